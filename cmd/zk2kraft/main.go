@@ -1,0 +1,55 @@
+// Command zk2kraft moves a Kafka cluster's metadata from ZooKeeper to a KRaft
+// quorum. Every subcommand is a thin shell over a library package.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	os.Exit(exitCode(err))
+}
+
+// exitCode maps an error to the documented exit codes: 0 ok, 1 findings or
+// differences, 2 usage or runtime error.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "zk2kraft:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "zk2kraft:", err)
+	return 2
+}
+
+// exitError carries an exit code; err (optional) is printed on stderr.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit %d", e.code)
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// withExitCode returns an error that makes zk2kraft exit with code.
+func withExitCode(code int, err error) error { return &exitError{code: code, err: err} }
