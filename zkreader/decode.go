@@ -1,0 +1,122 @@
+package zkreader
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Finding codes the parsers emit.
+const (
+	CodeMalformed        = "malformed-znode"    // bad JSON, missing field, wrong type, out of range
+	CodeInvalidName      = "invalid-znode-name" // a znode name that must be a number, an enum, ...
+	CodeEmptyZnode       = "empty-znode"        // a znode without data where data is optional (kept out)
+	CodeStrayPartition   = "partition-not-in-assignment"
+	CodeUnknownACLType   = "unknown-acl-resource-type"
+	CodeMissingPartState = "partition-state-missing"
+)
+
+// malformed builds the blocker finding for a znode that cannot be used.
+func malformed(path, field, expected, format string, args ...any) Finding {
+	return Finding{
+		Severity: Blocker,
+		Code:     CodeMalformed,
+		Path:     path,
+		Field:    field,
+		Expected: expected,
+		Message:  fmt.Sprintf(format, args...),
+		Remedy:   "fix or delete the znode with zkCli.sh (Kafka itself would fail on it), then read again",
+	}
+}
+
+// isNullData reports whether a znode holds no JSON value (no data, or "null").
+func isNullData(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// decodeJSON unmarshals data into v (a pointer to a struct whose required
+// fields are pointers) and turns a failure into a precise finding. Unknown
+// fields are tolerated. It never echoes znode values (they may be secrets).
+func decodeJSON(path string, data []byte, v any, what string) []Finding {
+	if isNullData(data) {
+		return []Finding{malformed(path, "", what, "znode has no data")}
+	}
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return []Finding{malformed(path, "", what, "malformed JSON at byte %d", se.Offset)}
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return []Finding{malformed(path, "", what, "JSON %s where %s was expected", jsonKind(te.Value), what)}
+		}
+		return []Finding{malformed(path, field, goTypeName(te.Type.String()), "wrong type: JSON %s", jsonKind(te.Value))}
+	default:
+		return []Finding{malformed(path, "", what, "cannot decode: %v", err)}
+	}
+}
+
+// jsonKind keeps the kind of a JSON value from an UnmarshalTypeError's
+// description but drops the value itself ("number 1.5" -> "number 1.5" is
+// fine for numbers; strings are never echoed).
+func jsonKind(v string) string {
+	if strings.HasPrefix(v, "number") {
+		return v + " (not an integer of that range)"
+	}
+	return v
+}
+
+func goTypeName(t string) string {
+	t = strings.TrimPrefix(t, "*")
+	switch t {
+	case "int8":
+		return "integer in [-128, 127]"
+	case "int16":
+		return "16-bit integer"
+	case "int32":
+		return "32-bit integer"
+	case "int64", "int":
+		return "64-bit integer"
+	case "string":
+		return "string"
+	case "[]int32":
+		return "array of 32-bit integers"
+	case "[]string":
+		return "array of strings"
+	case "map[string]string":
+		return "object of string values"
+	case "map[string][]int32":
+		return "object of integer arrays"
+	}
+	return t
+}
+
+// missing reports a required field that is absent or null.
+func missing(path, field, expected string) Finding {
+	return malformed(path, field, expected, "required field %q is missing", field)
+}
+
+// lastElem returns the last element of a znode path.
+func lastElem(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// parentPath returns the parent of a znode path ("/" for top-level nodes).
+func parentPath(path string) string {
+	i := strings.LastIndexByte(path, '/')
+	if i <= 0 {
+		return "/"
+	}
+	return path[:i]
+}
