@@ -1,0 +1,18 @@
+package quorum
+
+// Test hooks for the external test package (quorum_test).
+var (
+	NewKVMachine    = newKV
+	TestBatch       = testBatch
+	TestBatchValues = testBatchValues
+)
+
+// KVGet reads a key of a node whose machine is the fake kvMachine.
+func KVGet(n *Node, k string) (string, bool) {
+	return n.fsm.machine.(*kvMachine).get(k)
+}
+
+// KVMap copies a kvMachine node's whole state.
+func KVMap(n *Node) map[string]string {
+	return n.fsm.machine.(*kvMachine).snapshotMap()
+}
