@@ -64,14 +64,48 @@ func decodeJSON(path string, data []byte, v any, what string) []Finding {
 	}
 }
 
-// jsonKind keeps the kind of a JSON value from an UnmarshalTypeError's
-// description but drops the value itself ("number 1.5" -> "number 1.5" is
-// fine for numbers; strings are never echoed).
+// jsonKind keeps only the kind of a JSON value from an UnmarshalTypeError's
+// description ("number 1.5" -> "number"): values are never echoed.
 func jsonKind(v string) string {
-	if strings.HasPrefix(v, "number") {
-		return v + " (not an integer of that range)"
+	k, _, _ := strings.Cut(v, " ")
+	return k
+}
+
+// decodeMapOf decodes a JSON object whose values are each decoded into a T,
+// so a wrong value names its key ("partitions.3").
+func decodeMapOf[T any](path, field string, raw map[string]json.RawMessage, expected string) (map[string]T, []Finding) {
+	if raw == nil {
+		return nil, nil
 	}
-	return v
+	out := make(map[string]T, len(raw))
+	for k, v := range raw {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return nil, []Finding{malformed(path, field+"."+k, expected, "wrong type: JSON %s", jsonValueKind(v))}
+		}
+		out[k] = x
+	}
+	return out, nil
+}
+
+func jsonValueKind(v json.RawMessage) string {
+	t := bytes.TrimSpace(v)
+	if len(t) == 0 {
+		return "nothing"
+	}
+	switch t[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 func goTypeName(t string) string {

@@ -209,11 +209,11 @@ func ParseBroker(path string, data []byte, st Stat) (*Broker, []Finding) {
 func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
 	name := lastElem(path)
 	var j struct {
-		Version  *int               `json:"version"`
-		Parts    map[string][]int32 `json:"partitions"`
-		Adding   map[string][]int32 `json:"adding_replicas"`
-		Removing map[string][]int32 `json:"removing_replicas"`
-		TopicID  *string            `json:"topic_id"`
+		Version  *int                       `json:"version"`
+		Parts    map[string]json.RawMessage `json:"partitions"`
+		Adding   map[string]json.RawMessage `json:"adding_replicas"`
+		Removing map[string]json.RawMessage `json:"removing_replicas"`
+		TopicID  *string                    `json:"topic_id"`
 	}
 	if f := decodeJSON(path, data, &j, `JSON object {"version":<1-3>,"partitions":{...}}`); f != nil {
 		return nil, f
@@ -224,6 +224,19 @@ func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
 	if j.Parts == nil {
 		return nil, []Finding{missing(path, "partitions", `object {"<partition>":[<broker ids>]}`)}
 	}
+	const ids = "array of 32-bit integer broker ids"
+	parts, f := decodeMapOf[[]int32](path, "partitions", j.Parts, ids)
+	if f != nil {
+		return nil, f
+	}
+	adding, f := decodeMapOf[[]int32](path, "adding_replicas", j.Adding, ids)
+	if f != nil {
+		return nil, f
+	}
+	removing, f := decodeMapOf[[]int32](path, "removing_replicas", j.Removing, ids)
+	if f != nil {
+		return nil, f
+	}
 	t := &Topic{Name: name, Version: *j.Version, Stat: st}
 	if j.TopicID != nil {
 		id, err := kafka.ParseUUID(*j.TopicID)
@@ -232,8 +245,8 @@ func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
 		}
 		t.TopicID = &id
 	}
-	t.Partitions = make([]Partition, 0, len(j.Parts))
-	for key, reps := range j.Parts {
+	t.Partitions = make([]Partition, 0, len(parts))
+	for key, reps := range parts {
 		p, err := strconv.ParseInt(key, 10, 32)
 		if err != nil || p < 0 {
 			return nil, []Finding{malformed(path, "partitions."+key, "non-negative partition number as key", "partition key is not a partition number")}
@@ -250,7 +263,7 @@ func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
 	for _, side := range []struct {
 		field string
 		m     map[string][]int32
-	}{{"adding_replicas", j.Adding}, {"removing_replicas", j.Removing}} {
+	}{{"adding_replicas", adding}, {"removing_replicas", removing}} {
 		for key, reps := range side.m {
 			field := side.field + "." + key
 			p, err := strconv.ParseInt(key, 10, 32)
@@ -353,15 +366,19 @@ func parseConfigMap(path string, data []byte) (map[string]string, []Finding) {
 		return map[string]string{}, nil
 	}
 	var j struct {
-		Config map[string]string `json:"config"`
+		Config map[string]json.RawMessage `json:"config"`
 	}
 	if f := decodeJSON(path, data, &j, `JSON object {"version":1,"config":{"<key>":"<string value>"}}`); f != nil {
 		return nil, f
 	}
-	if j.Config == nil {
-		j.Config = map[string]string{}
+	cfg, f := decodeMapOf[string](path, "config", j.Config, "string value")
+	if f != nil {
+		return nil, f
 	}
-	return j.Config, nil
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	return cfg, nil
 }
 
 // ParseEntityConfig parses /config/topics/<topic> or /config/brokers/<id|<default>>.
