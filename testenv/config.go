@@ -36,8 +36,8 @@ type zooConfig struct {
 	DataDir    string
 	ClientAddr string // clientPortAddress
 	ClientPort int
-	SecurePort int         // 0: no TLS
-	TLSDir     string      // where ca.pem and server.pem are, as the node sees them
+	SecurePort int            // 0: no TLS
+	TLSDir     string         // where ca.pem and server.pem are, as the node sees them
 	Servers    map[int]string // myid -> "host:quorumPort:electionPort" (empty: standalone)
 	SnapCount  int
 	ForceSync  bool

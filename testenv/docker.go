@@ -8,4 +8,5 @@ import (
 func newDockerBackend(ctx context.Context, e *Env) (backend, error) {
 	return nil, errors.New("docker backend: not implemented yet")
 }
+
 const dockerBackendReady = false
