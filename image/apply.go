@@ -1,0 +1,519 @@
+package image
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/zk2kraft/zk2kraft/kafka"
+	"github.com/zk2kraft/zk2kraft/translate/records"
+)
+
+// Directory ids Kafka reserves (server-common DirectoryId.java).
+var (
+	DirMigrating  = kafka.UUID{}
+	DirUnassigned = kafka.UUID{15: 1}
+	DirLost       = kafka.UUID{15: 2}
+)
+
+// ApplyError is returned for a record that contradicts the image.
+type ApplyError struct {
+	Type   string // record type name
+	Reason string
+}
+
+func (e *ApplyError) Error() string { return "apply " + e.Type + ": " + e.Reason }
+
+func reject(r records.Record, format string, args ...any) error {
+	return &ApplyError{Type: r.TypeName(), Reason: fmt.Sprintf(format, args...)}
+}
+
+// Apply replays one record onto the image, as Kafka's controller and
+// MetadataDelta do. A record that contradicts the image returns an
+// *ApplyError and changes nothing.
+//
+// Transactions: BeginTransactionRecord remembers the image (a deep copy, so
+// begin a transaction while the image is small, as the migration does);
+// AbortTransactionRecord restores it; EndTransactionRecord forgets it.
+func (im *Image) Apply(v records.Versioned) error {
+	if v.Record == nil {
+		return &ApplyError{Type: "nil", Reason: "no record"}
+	}
+	switch r := v.Record.(type) {
+	case *records.TopicRecord:
+		return im.applyTopic(r)
+	case *records.PartitionRecord:
+		return im.applyPartition(r)
+	case *records.PartitionChangeRecord:
+		return im.applyPartitionChange(r)
+	case *records.RemoveTopicRecord:
+		return im.applyRemoveTopic(r)
+	case *records.ConfigRecord:
+		return im.applyConfig(r)
+	case *records.ClientQuotaRecord:
+		return im.applyQuota(r)
+	case *records.UserScramCredentialRecord:
+		if r.Mechanism != 1 && r.Mechanism != 2 {
+			return reject(r, "user %q: unknown SCRAM mechanism %d (want 1 SCRAM-SHA-256 or 2 SCRAM-SHA-512)", r.Name, r.Mechanism)
+		}
+		im.scram[ScramKey{r.Name, r.Mechanism}] = &ScramCredential{
+			Name: r.Name, Mechanism: r.Mechanism, Salt: slices.Clone(r.Salt),
+			StoredKey: slices.Clone(r.StoredKey), ServerKey: slices.Clone(r.ServerKey), Iterations: r.Iterations,
+		}
+		return nil
+	case *records.RemoveUserScramCredentialRecord:
+		k := ScramKey{r.Name, r.Mechanism}
+		if im.scram[k] == nil {
+			return reject(r, "no SCRAM credential for user %q mechanism %d", r.Name, r.Mechanism)
+		}
+		delete(im.scram, k)
+		return nil
+	case *records.AccessControlEntryRecord:
+		return im.applyACL(r)
+	case *records.RemoveAccessControlEntryRecord:
+		if im.acls[r.Id] == nil {
+			return reject(r, "no ACL with id %s", r.Id)
+		}
+		delete(im.acls, r.Id)
+		return nil
+	case *records.ProducerIdsRecord:
+		if r.NextProducerId <= im.nextProducerID {
+			return reject(r, "next producer id %d is not greater than the current %d", r.NextProducerId, im.nextProducerID)
+		}
+		im.nextProducerID = r.NextProducerId
+		return nil
+	case *records.DelegationTokenRecord:
+		if r.TokenId == "" {
+			return reject(r, "empty token id")
+		}
+		im.tokens[r.TokenId] = &DelegationToken{
+			TokenID: r.TokenId, Owner: r.Owner, Requester: r.Requester, Renewers: slices.Clone(r.Renewers),
+			IssueTimestamp: r.IssueTimestamp, MaxTimestamp: r.MaxTimestamp, ExpirationTimestamp: r.ExpirationTimestamp,
+		}
+		return nil
+	case *records.RemoveDelegationTokenRecord:
+		if im.tokens[r.TokenId] == nil {
+			return reject(r, "no delegation token %q", r.TokenId)
+		}
+		delete(im.tokens, r.TokenId)
+		return nil
+	case *records.FeatureLevelRecord:
+		if r.Name == MetadataVersionFeature {
+			if _, ok := MetadataVersionFromLevel(r.FeatureLevel); !ok {
+				return reject(r, "metadata.version level %d is not a known metadata version (1…22)", r.FeatureLevel)
+			}
+		}
+		if r.FeatureLevel == 0 {
+			delete(im.features, r.Name)
+		} else {
+			im.features[r.Name] = r.FeatureLevel
+		}
+		return nil
+	case *records.ZkMigrationStateRecord:
+		if r.ZkMigrationState < 0 || r.ZkMigrationState > 3 {
+			return reject(r, "unknown ZkMigrationState %d (want 0 NONE, 1 MIGRATION, 2 PRE_MIGRATION or 3 POST_MIGRATION)", r.ZkMigrationState)
+		}
+		im.zkMigrationState = r.ZkMigrationState
+		return nil
+	case *records.RegisterBrokerRecord:
+		return im.applyRegisterBroker(r)
+	case *records.UnregisterBrokerRecord:
+		b := im.brokers[r.BrokerId]
+		if b == nil {
+			return reject(r, "no registration for broker %d", r.BrokerId)
+		}
+		if b.Epoch != r.BrokerEpoch {
+			return reject(r, "broker %d is registered with epoch %d, not %d", r.BrokerId, b.Epoch, r.BrokerEpoch)
+		}
+		delete(im.brokers, r.BrokerId)
+		return nil
+	case *records.FenceBrokerRecord:
+		return im.changeBroker(r, r.Id, r.Epoch, 1, 0)
+	case *records.UnfenceBrokerRecord:
+		return im.changeBroker(r, r.Id, r.Epoch, -1, 0)
+	case *records.BrokerRegistrationChangeRecord:
+		if r.Fenced < -1 || r.Fenced > 1 {
+			return reject(r, "broker %d: unknown value %d for Fenced (want -1, 0 or 1)", r.BrokerId, r.Fenced)
+		}
+		if r.InControlledShutdown < 0 || r.InControlledShutdown > 1 {
+			return reject(r, "broker %d: unknown value %d for InControlledShutdown (want 0 or 1)", r.BrokerId, r.InControlledShutdown)
+		}
+		if err := im.changeBroker(r, r.BrokerId, r.BrokerEpoch, r.Fenced, r.InControlledShutdown); err != nil {
+			return err
+		}
+		if r.LogDirs != nil && v.Version >= 2 {
+			im.brokers[r.BrokerId].LogDirs = slices.Clone(r.LogDirs)
+		}
+		return nil
+	case *records.RegisterControllerRecord:
+		c := &Controller{ID: r.ControllerId, IncarnationID: r.IncarnationId, ZkMigrationReady: r.ZkMigrationReady}
+		for _, e := range r.EndPoints {
+			c.Endpoints = append(c.Endpoints, Endpoint{e.Name, e.Host, e.Port, e.SecurityProtocol})
+		}
+		for _, f := range r.Features {
+			c.Features = append(c.Features, FeatureRange{f.Name, f.MinSupportedVersion, f.MaxSupportedVersion})
+		}
+		im.controllers[r.ControllerId] = c
+		return nil
+	case *records.BeginTransactionRecord:
+		if im.inTxn {
+			return reject(r, "transaction %q is still open", im.txnName)
+		}
+		name := ""
+		if r.Name != nil {
+			name = *r.Name
+		}
+		im.txnUndo = im.Clone()
+		im.inTxn, im.txnName = true, name
+		return nil
+	case *records.EndTransactionRecord:
+		if !im.inTxn {
+			return reject(r, "no open transaction")
+		}
+		im.inTxn, im.txnName, im.txnUndo = false, "", nil
+		return nil
+	case *records.AbortTransactionRecord:
+		if !im.inTxn {
+			return reject(r, "no open transaction")
+		}
+		*im = *im.txnUndo
+		im.inTxn, im.txnName, im.txnUndo = false, "", nil
+		return nil
+	case *records.NoOpRecord:
+		return nil
+	}
+	return &ApplyError{Type: v.Record.TypeName(), Reason: "record type not supported by the image"}
+}
+
+func (im *Image) applyTopic(r *records.TopicRecord) error {
+	if r.Name == "" {
+		return reject(r, "empty topic name")
+	}
+	if r.TopicId.IsZero() {
+		return reject(r, "topic %q has the zero topic id", r.Name)
+	}
+	if t := im.topicsByID[r.TopicId]; t != nil {
+		return reject(r, "topic id %s of %q is already used by topic %q", r.TopicId, r.Name, t.Name)
+	}
+	if t := im.topicsByName[r.Name]; t != nil {
+		return reject(r, "topic %q already exists with id %s", r.Name, t.ID)
+	}
+	t := &Topic{Name: r.Name, ID: r.TopicId}
+	im.topicsByID[r.TopicId] = t
+	im.topicsByName[r.Name] = t
+	return nil
+}
+
+func validLRS(s int8) bool { return s == 0 || s == 1 }
+
+func (im *Image) applyPartition(r *records.PartitionRecord) error {
+	t := im.topicsByID[r.TopicId]
+	if t == nil {
+		return reject(r, "partition %d of unknown topic id %s", r.PartitionId, r.TopicId)
+	}
+	if r.PartitionId < 0 {
+		return reject(r, "topic %q: negative partition id %d", t.Name, r.PartitionId)
+	}
+	if len(r.Directories) > 0 && len(r.Directories) != len(r.Replicas) {
+		return reject(r, "%s-%d: %d directories for %d replicas", t.Name, r.PartitionId, len(r.Directories), len(r.Replicas))
+	}
+	if !validLRS(r.LeaderRecoveryState) {
+		return reject(r, "%s-%d: unknown leader recovery state %d (want 0 or 1)", t.Name, r.PartitionId, r.LeaderRecoveryState)
+	}
+	// Replicas and ISR share one allocation.
+	buf := make([]int32, len(r.Replicas)+len(r.Isr))
+	copy(buf, r.Replicas)
+	copy(buf[len(r.Replicas):], r.Isr)
+	p := Partition{
+		ID:                  r.PartitionId,
+		Leader:              r.Leader,
+		LeaderEpoch:         r.LeaderEpoch,
+		PartitionEpoch:      r.PartitionEpoch,
+		LeaderRecoveryState: r.LeaderRecoveryState,
+		Replicas:            buf[:len(r.Replicas):len(r.Replicas)],
+		ISR:                 buf[len(r.Replicas):],
+		AddingReplicas:      cloneNonEmpty(r.AddingReplicas),
+		RemovingReplicas:    cloneNonEmpty(r.RemovingReplicas),
+		Directories:         compactDirs(r.Directories),
+		ELR:                 cloneNonEmpty(r.EligibleLeaderReplicas),
+		LastKnownELR:        cloneNonEmpty(r.LastKnownElr),
+	}
+	i, found := t.find(r.PartitionId)
+	if found {
+		t.Partitions[i] = p
+		return nil
+	}
+	t.Partitions = slices.Insert(t.Partitions, i, p)
+	im.partitions++
+	return nil
+}
+
+func cloneNonEmpty(s []int32) []int32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
+// compactDirs returns nil when every directory is MIGRATING (the default a
+// v0 record implies), else a copy.
+func compactDirs(d []kafka.UUID) []kafka.UUID {
+	for _, u := range d {
+		if u != DirMigrating {
+			return slices.Clone(d)
+		}
+	}
+	return nil
+}
+
+// applyPartitionChange merges a PartitionChangeRecord as Kafka's
+// PartitionRegistration.merge does: only non-null fields change; a leader
+// change bumps the leader epoch; every change bumps the partition epoch.
+func (im *Image) applyPartitionChange(r *records.PartitionChangeRecord) error {
+	t := im.topicsByID[r.TopicId]
+	if t == nil {
+		return reject(r, "change to partition %d of unknown topic id %s", r.PartitionId, r.TopicId)
+	}
+	i, found := t.find(r.PartitionId)
+	if !found {
+		return reject(r, "change to unknown partition %s-%d", t.Name, r.PartitionId)
+	}
+	if r.Replicas != nil && len(r.Directories) > 0 && len(r.Replicas) != len(r.Directories) {
+		return reject(r, "%s-%d: %d directories for %d replicas", t.Name, r.PartitionId, len(r.Directories), len(r.Replicas))
+	}
+	if r.LeaderRecoveryState != -1 && !validLRS(r.LeaderRecoveryState) {
+		return reject(r, "%s-%d: unknown leader recovery state %d (want -1, 0 or 1)", t.Name, r.PartitionId, r.LeaderRecoveryState)
+	}
+	old := &t.Partitions[i]
+	if r.Replicas == nil && len(r.Directories) > 0 && len(r.Directories) != len(old.Replicas) {
+		return reject(r, "%s-%d: %d directories for %d replicas", t.Name, r.PartitionId, len(r.Directories), len(old.Replicas))
+	}
+	p := clonePartition(old)
+	if r.Replicas != nil {
+		p.Replicas = slices.Clone(r.Replicas)
+	}
+	switch {
+	case len(r.Directories) > 0:
+		p.Directories = compactDirs(r.Directories)
+	case r.Replicas != nil:
+		// DirectoryId.createDirectoriesFrom: kept replicas keep their
+		// directory, new ones get UNASSIGNED.
+		oldDirs := old.DirectoriesOrMigrating()
+		dirs := make([]kafka.UUID, len(r.Replicas))
+		for j, b := range r.Replicas {
+			dirs[j] = DirUnassigned
+			for k, ob := range old.Replicas {
+				if ob == b {
+					dirs[j] = oldDirs[k]
+					break
+				}
+			}
+		}
+		p.Directories = compactDirs(dirs)
+	}
+	if r.Isr != nil {
+		p.ISR = slices.Clone(r.Isr)
+	}
+	if r.RemovingReplicas != nil {
+		p.RemovingReplicas = cloneNonEmpty(r.RemovingReplicas)
+	}
+	if r.AddingReplicas != nil {
+		p.AddingReplicas = cloneNonEmpty(r.AddingReplicas)
+	}
+	if r.Leader != -2 {
+		p.Leader = r.Leader
+		p.LeaderEpoch = old.LeaderEpoch + 1
+	}
+	if r.LeaderRecoveryState != -1 {
+		p.LeaderRecoveryState = r.LeaderRecoveryState
+	}
+	if r.EligibleLeaderReplicas != nil {
+		p.ELR = cloneNonEmpty(r.EligibleLeaderReplicas)
+	}
+	if r.LastKnownElr != nil {
+		p.LastKnownELR = cloneNonEmpty(r.LastKnownElr)
+	}
+	p.PartitionEpoch = old.PartitionEpoch + 1
+	t.Partitions[i] = p
+	return nil
+}
+
+func (im *Image) applyRemoveTopic(r *records.RemoveTopicRecord) error {
+	t := im.topicsByID[r.TopicId]
+	if t == nil {
+		return reject(r, "unknown topic id %s", r.TopicId)
+	}
+	delete(im.topicsByID, t.ID)
+	delete(im.topicsByName, t.Name)
+	im.partitions -= len(t.Partitions)
+	// MetadataDelta.replay(RemoveTopicRecord) also drops the topic's configs.
+	delete(im.configs, ConfigResource{kafka.ConfigResourceTopic, t.Name})
+	return nil
+}
+
+func (im *Image) applyConfig(r *records.ConfigRecord) error {
+	switch r.ResourceType {
+	case 2, 4, 8, 16:
+	default:
+		return reject(r, "unknown config resource type %d (want 2 topic, 4 broker, 8 broker logger or 16 client metrics)", r.ResourceType)
+	}
+	if r.Name == "" {
+		return reject(r, "resource %s: empty config name", ConfigResource{r.ResourceType, r.ResourceName})
+	}
+	key := ConfigResource{r.ResourceType, r.ResourceName}
+	m := im.configs[key]
+	if r.Value == nil {
+		if m != nil {
+			delete(m, r.Name)
+			if len(m) == 0 {
+				delete(im.configs, key)
+			}
+		}
+		return nil
+	}
+	if m == nil {
+		m = map[string]string{}
+		im.configs[key] = m
+	}
+	m[r.Name] = *r.Value
+	return nil
+}
+
+func typeRank(t string) int {
+	switch t {
+	case kafka.QuotaEntityUser:
+		return 0
+	case kafka.QuotaEntityClientID:
+		return 1
+	case kafka.QuotaEntityIP:
+		return 2
+	}
+	return 3
+}
+
+func (im *Image) applyQuota(r *records.ClientQuotaRecord) error {
+	if len(r.Entity) == 0 {
+		return reject(r, "key %q: empty entity", r.Key)
+	}
+	parts := make([]EntityPart, 0, len(r.Entity))
+	seen := map[string]bool{}
+	for _, e := range r.Entity {
+		if typeRank(e.EntityType) == 3 {
+			return reject(r, "unknown quota entity type %q (want user, client-id or ip)", e.EntityType)
+		}
+		if seen[e.EntityType] {
+			return reject(r, "entity type %q appears twice", e.EntityType)
+		}
+		seen[e.EntityType] = true
+		p := EntityPart{Type: e.EntityType}
+		if e.EntityName != nil {
+			n := *e.EntityName
+			p.Name = &n
+		}
+		parts = append(parts, p)
+	}
+	if seen[kafka.QuotaEntityIP] && len(parts) > 1 {
+		return reject(r, "an ip entity cannot be combined with other entity types")
+	}
+	if !r.Remove && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
+		return reject(r, "entity %s key %q: value %v is not a finite number", EntityKey(parts), r.Key, r.Value)
+	}
+	slices.SortFunc(parts, func(a, b EntityPart) int { return typeRank(a.Type) - typeRank(b.Type) })
+	k := EntityKey(parts)
+	q := im.quotas[k]
+	if r.Remove {
+		if q != nil {
+			delete(q.Values, r.Key)
+			if len(q.Values) == 0 {
+				delete(im.quotas, k)
+			}
+		}
+		return nil
+	}
+	if q == nil {
+		q = &QuotaEntity{Entity: parts, Values: map[string]float64{}}
+		im.quotas[k] = q
+	}
+	q.Values[r.Key] = r.Value
+	return nil
+}
+
+func (im *Image) applyACL(r *records.AccessControlEntryRecord) error {
+	if r.Id.IsZero() {
+		return reject(r, "zero ACL id")
+	}
+	if old := im.acls[r.Id]; old != nil {
+		return reject(r, "ACL id %s already exists", r.Id)
+	}
+	if r.ResourceType < 2 || r.ResourceType > 7 {
+		return reject(r, "ACL %s: unknown resource type %d (want 2…7)", r.Id, r.ResourceType)
+	}
+	if r.PatternType != 3 && r.PatternType != 4 {
+		return reject(r, "ACL %s: unknown pattern type %d (want 3 LITERAL or 4 PREFIXED)", r.Id, r.PatternType)
+	}
+	if r.Operation < 2 || r.Operation > 14 {
+		return reject(r, "ACL %s: unknown operation %d (want 2…14)", r.Id, r.Operation)
+	}
+	if r.PermissionType != 2 && r.PermissionType != 3 {
+		return reject(r, "ACL %s: unknown permission type %d (want 2 DENY or 3 ALLOW)", r.Id, r.PermissionType)
+	}
+	im.acls[r.Id] = &ACL{
+		ID: r.Id, ResourceType: r.ResourceType, ResourceName: r.ResourceName, PatternType: r.PatternType,
+		Principal: r.Principal, Host: r.Host, Operation: r.Operation, PermissionType: r.PermissionType,
+	}
+	return nil
+}
+
+func (im *Image) applyRegisterBroker(r *records.RegisterBrokerRecord) error {
+	if r.BrokerId < 0 {
+		return reject(r, "negative broker id %d", r.BrokerId)
+	}
+	b := &Broker{
+		ID: r.BrokerId, Epoch: r.BrokerEpoch, IncarnationID: r.IncarnationId, Fenced: r.Fenced,
+		InControlledShutdown: r.InControlledShutdown, IsMigratingZkBroker: r.IsMigratingZkBroker,
+		LogDirs: slices.Clone(r.LogDirs),
+	}
+	if len(b.LogDirs) == 0 {
+		b.LogDirs = nil
+	}
+	if r.Rack != nil {
+		rack := *r.Rack
+		b.Rack = &rack
+	}
+	names := map[string]bool{}
+	for _, e := range r.EndPoints {
+		if names[e.Name] {
+			return reject(r, "broker %d: listener %q appears twice", r.BrokerId, e.Name)
+		}
+		names[e.Name] = true
+		b.Endpoints = append(b.Endpoints, Endpoint{e.Name, e.Host, e.Port, e.SecurityProtocol})
+	}
+	for _, f := range r.Features {
+		b.Features = append(b.Features, FeatureRange{f.Name, f.MinSupportedVersion, f.MaxSupportedVersion})
+	}
+	im.brokers[r.BrokerId] = b
+	return nil
+}
+
+// changeBroker applies a fencing (1 fence, -1 unfence, 0 none) and
+// controlled-shutdown (1 yes, 0 none) change, as ClusterControlManager
+// replayRegistrationChange does.
+func (im *Image) changeBroker(r records.Record, id int32, epoch int64, fenced, shutdown int8) error {
+	b := im.brokers[id]
+	if b == nil {
+		return reject(r, "no registration for broker %d", id)
+	}
+	if b.Epoch != epoch {
+		return reject(r, "broker %d is registered with epoch %d, not %d", id, b.Epoch, epoch)
+	}
+	switch fenced {
+	case 1:
+		b.Fenced = true
+	case -1:
+		b.Fenced = false
+	}
+	if shutdown == 1 {
+		b.InControlledShutdown = true
+	}
+	return nil
+}
