@@ -20,7 +20,9 @@ var (
 
 func v(r records.Record) records.Versioned { return records.Versioned{Record: r} }
 
-func vv(r records.Record, ver int16) records.Versioned { return records.Versioned{Record: r, Version: ver} }
+func vv(r records.Record, ver int16) records.Versioned {
+	return records.Versioned{Record: r, Version: ver}
+}
 
 // base is an image with metadata.version 3.9, one broker, topic foo with two
 // partitions, a config, a quota, a SCRAM credential, an ACL, a producer-id
