@@ -170,14 +170,23 @@ func TestContradictionReportedNodeStaysUp(t *testing.T) {
 	lc, c := startKV(t, 3)
 	ctx := ctxT(t, 20*time.Second)
 	appendKV(t, c, "x=1")
-	_, err := c.AppendBatch(ctx, quorum.TestBatch("y=1", "!partition for unknown topic"), map[string]string{"pos": "9"}, client.AppendOptions{})
+	for i := 0; i < 3; i++ { // the rollback starts from a snapshot and replays the log after it
+		waitKV(t, lc, i, "x", "1")
+		if err := lc.Node(i).Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendKV(t, c, "w=1")
+	// The first two records apply before the third contradicts the state:
+	// the whole batch must be undone on every node.
+	_, err := c.AppendBatch(ctx, quorum.TestBatch("x=2", "y=1", "!partition for unknown topic"), map[string]string{"pos": "9"}, client.AppendOptions{})
 	var re *client.RejectedError
 	if !errors.As(err, &re) || !strings.Contains(re.Error(), "contradicts") {
 		t.Fatalf("contradicting batch: err %v, want RejectedError", err)
 	}
 	off := appendKV(t, c, "z=1")
-	if off.Base != 1 {
-		t.Fatalf("after a rejected batch the next offset is %d, want 1 (rejected batches take no offsets)", off.Base)
+	if off.Base != 2 {
+		t.Fatalf("after a rejected batch the next offset is %d, want 2 (rejected batches take no offsets)", off.Base)
 	}
 	for i := 0; i < 3; i++ {
 		waitKV(t, lc, i, "z", "1")
@@ -188,6 +197,15 @@ func TestContradictionReportedNodeStaysUp(t *testing.T) {
 		}
 		if _, ok := quorum.KVGet(n, "y"); ok {
 			t.Fatalf("node %d applied part of a rejected batch", i+1)
+		}
+		if x, _ := quorum.KVGet(n, "x"); x != "1" {
+			t.Fatalf("node %d: x = %q after the rejected batch, want 1", i+1, x)
+		}
+		if w, _ := quorum.KVGet(n, "w"); w != "1" {
+			t.Fatalf("node %d: w = %q after the rollback, want 1", i+1, w)
+		}
+		if st.Diverged != "" {
+			t.Fatalf("node %d: %s", i+1, st.Diverged)
 		}
 		if n.Meta()["pos"] != "" {
 			t.Fatalf("node %d applied the meta of a rejected batch", i+1)
@@ -387,3 +405,5 @@ func TestClusterIDMismatchRefused(t *testing.T) {
 		t.Fatalf("foreign node status %+v", st)
 	}
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

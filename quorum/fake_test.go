@@ -81,14 +81,18 @@ func (m *kvMachine) ApplyBatch(b []byte, base int64, epoch int32) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for i, v := range vals {
-		if strings.HasPrefix(v, "!") {
-			return 0, fmt.Errorf("record %d (offset %d): %q contradicts the state", i, base+int64(i), v)
-		}
-	}
+	// Records apply one by one, so a contradiction after the first record
+	// leaves the state partly changed: the FSM must roll it back.
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, v := range vals {
+	for i, v := range vals {
+		if strings.HasPrefix(v, "!") {
+			err := fmt.Errorf("record %d (offset %d): %q contradicts the state", i, base+int64(i), v)
+			if i > 0 {
+				return 0, &PartialApplyError{Applied: i, Err: err}
+			}
+			return 0, err
+		}
 		k, val, _ := strings.Cut(v, "=")
 		m.kv[k] = val
 	}

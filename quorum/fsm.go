@@ -71,6 +71,12 @@ type fsm struct {
 	retainBytes int
 	retainMax   int
 	changed     chan struct{} // closed and replaced after every applied entry
+
+	// rebuild returns a Machine holding the state after every entry before
+	// index upTo (from the last snapshot and the log); used to undo a
+	// partially applied batch.
+	rebuild  func(upTo uint64) (Machine, error)
+	diverged string // set when a rollback failed: this node's image is not trustworthy
 }
 
 func newFSM(clusterID string, m Machine, log *slog.Logger) *fsm {
@@ -127,6 +133,10 @@ func (f *fsm) applyLocked(l *raft.Log) AppendResult {
 	if len(e.Batch) > 0 {
 		n, err = f.machine.ApplyBatch(e.Batch, f.pos.NextOffset, int32(l.Term))
 		if err != nil {
+			var pe *PartialApplyError
+			if errors.As(err, &pe) {
+				f.rollback(l.Index)
+			}
 			res = f.reject(res, fmt.Errorf("entry at index %d (offsets from %d): %w", l.Index, f.pos.NextOffset, err))
 			return res
 		}
@@ -150,6 +160,23 @@ func (f *fsm) applyLocked(l *raft.Log) AppendResult {
 	}
 	f.pos.AppliedEntries++
 	return res
+}
+
+// rollback undoes a batch the machine applied in part, by rebuilding the
+// machine's state as of the entry before index.
+func (f *fsm) rollback(index uint64) {
+	var err error
+	if f.rebuild == nil {
+		err = errors.New("no rebuild function")
+	} else {
+		var m Machine
+		if m, err = f.rebuild(index); err == nil {
+			f.machine = m
+			return
+		}
+	}
+	f.diverged = fmt.Sprintf("could not undo the partly applied entry at index %d: %v; restart this node (it recovers from its snapshot and log)", index, err)
+	f.log.Error("quorum: " + f.diverged)
 }
 
 func (f *fsm) reject(res AppendResult, err error) AppendResult {

@@ -104,6 +104,7 @@ type Node struct {
 	fsm       *fsm
 	raft      *raft.Raft
 	store     *raftboltdb.BoltStore
+	snaps     *raft.FileSnapshotStore
 	stream    *streamLayer
 	trans     *raft.NetworkTransport
 	api       *http.Server
@@ -156,6 +157,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, clusterID: clusterID, log: log}
 	n.fsm = newFSM(clusterID, cfg.NewMachine(), log)
+	n.fsm.rebuild = n.rebuildMachine
 	if cfg.RetainBytes > 0 {
 		n.fsm.retainMax = cfg.RetainBytes
 	}
@@ -295,6 +297,7 @@ func (n *Node) startRaft(advertise string) error {
 	if err != nil {
 		return fmt.Errorf("open snapshot store in %s: %w", cfg.DataDir, err)
 	}
+	n.snaps = snaps
 	ln := cfg.listener
 	if ln == nil {
 		ln, err = net.Listen("tcp", cfg.Bind)
@@ -334,6 +337,42 @@ func (n *Node) startRaft(advertise string) error {
 		n.log.Info("quorum: bootstrapped", "cluster_id", n.clusterID, "voters", len(servers))
 	}
 	return nil
+}
+
+// rebuildMachine replays the last snapshot before upTo and the log entries
+// after it, up to (not including) upTo, into a fresh state machine.
+func (n *Node) rebuildMachine(upTo uint64) (Machine, error) {
+	tmp := newFSM(n.clusterID, n.cfg.NewMachine(), slog.New(slog.DiscardHandler))
+	tmp.rebuild = n.rebuildMachine
+	tmp.retainMax = 0
+	start := uint64(0)
+	metas, err := n.snaps.List()
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	for _, m := range metas {
+		if m.Index >= upTo {
+			continue
+		}
+		_, rc, err := n.snaps.Open(m.ID)
+		if err != nil {
+			return nil, fmt.Errorf("open snapshot %s: %w", m.ID, err)
+		}
+		if err := tmp.Restore(rc); err != nil {
+			return nil, fmt.Errorf("restore snapshot %s: %w", m.ID, err)
+		}
+		start = m.Index
+		break
+	}
+	for i := start + 1; i < upTo; i++ {
+		var l raft.Log
+		if err := n.store.GetLog(i, &l); err != nil {
+			return nil, fmt.Errorf("read log entry %d: %w", i, err)
+		}
+		tmp.Apply(&l)
+	}
+	n.log.Warn("quorum: rebuilt the image to undo a partly applied batch", "snapshot_index", start, "replayed", upTo-1-start)
+	return tmp.machine, nil
 }
 
 // ClusterID returns the node's cluster id.
@@ -425,6 +464,7 @@ type Status struct {
 	LastContact  string            `json:"last_contact"` // "0s" on the leader, "never" before any contact
 	LastContactS float64           `json:"last_contact_seconds"`
 	FSMErrors    FSMErrors         `json:"fsm_errors"`
+	Diverged     string            `json:"diverged,omitempty"` // the node's image cannot be trusted (see README)
 	Meta         map[string]string `json:"meta"`
 	APIAddr      string            `json:"api_addr"`
 	LastSnapshot string            `json:"last_snapshot,omitempty"`
@@ -456,6 +496,9 @@ func (n *Node) Status() Status {
 		st.LastContact = d.Round(time.Millisecond).String()
 		st.LastContactS = d.Seconds()
 	}
+	n.fsm.mu.RLock()
+	st.Diverged = n.fsm.diverged
+	n.fsm.mu.RUnlock()
 	if s := n.raft.Stats()["last_snapshot_index"]; s != "" && s != "0" {
 		st.LastSnapshot = "index " + s + " term " + n.raft.Stats()["last_snapshot_term"]
 	}
