@@ -199,7 +199,9 @@ func quota(path string, values map[string]float64, parts ...zkreader.QuotaEntity
 	return zkreader.ClientQuota{Path: path, Entity: parts, Values: values}
 }
 
-func qp(typ string, name *string) zkreader.QuotaEntityPart { return zkreader.QuotaEntityPart{Type: typ, Name: name} }
+func qp(typ string, name *string) zkreader.QuotaEntityPart {
+	return zkreader.QuotaEntityPart{Type: typ, Name: name}
+}
 
 func entityString(e []records.ClientQuotaRecordEntityData) string {
 	var s []string
@@ -423,8 +425,8 @@ func TestBrokerRegistrations(t *testing.T) {
 		r := res.Registrations[0].Record.(*records.RegisterBrokerRecord)
 		want := &records.RegisterBrokerRecord{BrokerId: 2, IsMigratingZkBroker: true, IncarnationId: IncarnationID("abc", 2, 77), BrokerEpoch: 77,
 			EndPoints: []records.RegisterBrokerRecordBrokerEndpoint{{Name: "INTERNAL", Host: "h2", Port: 9093, SecurityProtocol: 3}, {Name: "PLAINTEXT", Host: "h2", Port: 9092, SecurityProtocol: 0}},
-			Features: []records.RegisterBrokerRecordBrokerFeature{{Name: "metadata.version", MinSupportedVersion: res.MetadataVersion.Level, MaxSupportedVersion: res.MetadataVersion.Level}},
-			Rack:     sp("r1"), Fenced: true}
+			Features:  []records.RegisterBrokerRecordBrokerFeature{{Name: "metadata.version", MinSupportedVersion: res.MetadataVersion.Level, MaxSupportedVersion: res.MetadataVersion.Level}},
+			Rack:      sp("r1"), Fenced: true}
 		if !reflect.DeepEqual(r, want) {
 			t.Fatalf("%s: got %+v\nwant %+v", c.mv, r, want)
 		}
