@@ -23,6 +23,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/zk2kraft/zk2kraft/image"
 )
 
 // Voter is one member of the quorum: its node id and raft address.
@@ -648,4 +650,16 @@ func (w slogWriter) Write(p []byte) (int, error) {
 		w.l.Info(line)
 	}
 	return len(p), nil
+}
+
+// Image returns a copy of the node's metadata image and its position (an
+// error when the node's state machine is not the metadata image).
+func (n *Node) Image() (*image.Image, Position, error) {
+	n.fsm.mu.RLock()
+	defer n.fsm.mu.RUnlock()
+	m, ok := n.fsm.machine.(*metadataMachine)
+	if !ok {
+		return nil, n.fsm.pos, fmt.Errorf("node %s: state machine %T is not the metadata image", n.cfg.NodeID, n.fsm.machine)
+	}
+	return m.im.Clone(), n.fsm.pos, nil
 }

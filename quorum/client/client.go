@@ -171,7 +171,7 @@ func (c *Client) appendEntry(ctx context.Context, entry []byte) (Offsets, error)
 				return Offsets{}, fmt.Errorf("quorum append: %w (last error: %v)", ctx.Err(), lastErr)
 			case <-time.After(backoff):
 			}
-			if backoff < 500*time.Millisecond {
+			if backoff < 100*time.Millisecond {
 				backoff *= 2
 			}
 		}
@@ -415,7 +415,7 @@ func (c *Client) onLeader(ctx context.Context, fn func(addr string) error) error
 				return fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
 			case <-time.After(backoff):
 			}
-			if backoff < 500*time.Millisecond {
+			if backoff < 100*time.Millisecond {
 				backoff *= 2
 			}
 		}

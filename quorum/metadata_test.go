@@ -1,0 +1,186 @@
+package quorum_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zk2kraft/zk2kraft/image"
+	"github.com/zk2kraft/zk2kraft/kafka"
+	"github.com/zk2kraft/zk2kraft/quorum"
+	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/translate/records"
+)
+
+var mv = image.LatestProduction
+
+func featureRecords() []records.Versioned {
+	return []records.Versioned{{Record: &records.FeatureLevelRecord{Name: "metadata.version", FeatureLevel: mv.Level}, Version: 0}}
+}
+
+func topicRecords(name string, partitions int) []records.Versioned {
+	id := kafka.DerivedUUID("test-topic", name)
+	out := []records.Versioned{{Record: &records.TopicRecord{Name: name, TopicId: id}, Version: 0}}
+	for p := 0; p < partitions; p++ {
+		out = append(out, records.Versioned{Record: &records.PartitionRecord{
+			PartitionId: int32(p), TopicId: id, Replicas: []int32{1, 2, 3}, Isr: []int32{1, 2, 3},
+			Leader: int32(1 + p%3), LeaderEpoch: 0, PartitionEpoch: 0,
+		}, Version: mv.PartitionRecordVersion()})
+	}
+	return out
+}
+
+func startMeta(t *testing.T, n int, extra ...func(*quorum.Config)) (*quorum.LocalCluster, *client.Client) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: real raft quorum on loopback")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := append([]func(*quorum.Config){func(c *quorum.Config) { c.Logger = testLogger() }}, extra...)
+	lc, err := quorum.StartLocalCluster(ctx, n, t.TempDir(), "MkU3OEVBNTcwNTJENDM2Qg", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lc.Close() })
+	c, err := client.New(lc.APIAddrs(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return lc, c
+}
+
+func imageOf(t *testing.T, n *quorum.Node) *image.Image {
+	t.Helper()
+	im, _, err := n.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+func sameImage(t *testing.T, what string, want, got *image.Image) {
+	t.Helper()
+	if d := image.Diff(want, got); len(d) > 0 {
+		var b strings.Builder
+		for i, x := range d {
+			if i == 10 {
+				fmt.Fprintf(&b, "  ... %d more\n", len(d)-10)
+				break
+			}
+			fmt.Fprintf(&b, "  %s\n", x)
+		}
+		t.Fatalf("%s: images differ:\n%s", what, b.String())
+	}
+}
+
+func TestMetadataImageReplicatedSnapshottedAndExported(t *testing.T) {
+	lc, c := startMeta(t, 3, func(cfg *quorum.Config) { cfg.SnapshotThreshold = 1 << 20 })
+	ctx := ctxT(t, 30*time.Second)
+	if _, err := c.Append(ctx, featureRecords(), map[string]string{"migration.phase": "copying"}, client.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := c.Append(ctx, topicRecords(fmt.Sprintf("topic-%02d", i), 12), nil, client.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A partition of an unknown topic: rejected, reported, the node stays up.
+	bad := topicRecords("ghost", 2)[1:]
+	_, err := c.Append(ctx, bad, nil, client.AppendOptions{})
+	var re *client.RejectedError
+	if !errors.As(err, &re) {
+		t.Fatalf("partition of an unknown topic: err %v, want RejectedError", err)
+	}
+	// A batch whose second record contradicts the image is undone entirely.
+	mixed := append(topicRecords("half", 1), topicRecords("topic-00", 1)[0])
+	if _, err := c.Append(ctx, mixed, nil, client.AppendOptions{}); !errors.As(err, &re) {
+		t.Fatalf("batch with a duplicate topic: err %v, want RejectedError", err)
+	}
+	off, err := c.Append(ctx, topicRecords("last", 3), map[string]string{"migration.phase": "copied"}, client.AppendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLast := int64(1 + 20*13 + 4 - 1)
+	if off.Last != wantLast {
+		t.Fatalf("last offset %d, want %d", off.Last, wantLast)
+	}
+	leader := imageOf(t, lc.Node(lc.Leader()))
+	if leader.TopicByName("half") != nil || leader.TopicByName("last") == nil || leader.NumPartitions() != 20*12+3 {
+		t.Fatalf("leader image: %d partitions, half=%v", leader.NumPartitions(), leader.TopicByName("half") != nil)
+	}
+	for i := 0; i < 3; i++ {
+		if err := lc.Node(i).WaitOffset(ctx, wantLast); err != nil {
+			t.Fatal(err)
+		}
+		sameImage(t, fmt.Sprintf("node %d vs leader", i+1), leader, imageOf(t, lc.Node(i)))
+		if st := lc.Node(i).Status(); st.FSMErrors.Count != 2 {
+			t.Fatalf("node %d: %d FSM errors, want 2", i+1, st.FSMErrors.Count)
+		}
+	}
+
+	// The image through the client: a Kafka checkpoint, read back.
+	var buf bytes.Buffer
+	name, pos, err := c.Checkpoint(ctx, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%020d-%010d.checkpoint", wantLast+1, off.Epoch); name != want || pos.LastOffset != wantLast {
+		t.Fatalf("checkpoint %s at %+v, want %s", name, pos, want)
+	}
+	back, err := quorum.ReadImage(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameImage(t, "checkpoint read back", leader, back)
+
+	// JSON sections.
+	js, err := c.ImageJSON(ctx, "topic", "last")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(js), "PARTITION_RECORD"); n != 3 || !strings.Contains(string(js), `"last"`) {
+		t.Fatalf("topic JSON: %d partition records:\n%s", n, js)
+	}
+	if _, err := c.ImageJSON(ctx, "nonsense", ""); err == nil {
+		t.Fatal("unknown section accepted")
+	}
+	all, err := c.ImageJSON(ctx, "", "")
+	if err != nil || !strings.Contains(string(all), `"features"`) || !strings.Contains(string(all), `"topics"`) {
+		t.Fatalf("whole image JSON: %v\n%.300s", err, all)
+	}
+
+	// Snapshots on every node, then a full restart: the same image from disk.
+	for i := 0; i < 3; i++ {
+		if err := lc.Node(i).Snapshot(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Append(ctx, topicRecords("after-snapshot", 2), nil, client.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	leader = imageOf(t, lc.Node(lc.Leader()))
+	lc.Close()
+	for i := 0; i < 3; i++ {
+		if err := lc.Restart(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	im, pos2, err := c.Image(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameImage(t, "after full restart", leader, im)
+	mvw, err := c.Meta(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mvw.Meta["migration.phase"] != "copied" || pos2.NextOffset != wantLast+4 {
+		t.Fatalf("after restart: meta %v, position %+v", mvw.Meta, pos2)
+	}
+}
