@@ -205,23 +205,8 @@ func (r *Result) Image() (*image.Image, error) {
 	return im, nil
 }
 
-// Checkpoint returns the records of a checkpoint of the migrated state (the
-// image, in MetadataImage.write order) cut into batches of at most
-// SnapshotBatchRecords records and MaxBatchBytes bytes.
-func (r *Result) Checkpoint() ([][]records.Versioned, error) {
-	im, err := r.Image()
-	if err != nil {
-		return nil, err
-	}
-	recs, losses := im.RecordsWithLosses()
-	if len(losses) > 0 {
-		return nil, fmt.Errorf("checkpoint at metadata.version %s would lose: %s", r.MetadataVersion, strings.Join(losses, "; "))
-	}
-	return splitBatches(recs, SnapshotBatchRecords, r.opts.MaxBatchBytes)
-}
-
-// SnapshotBatchRecords is the records per batch Kafka's snapshot writer uses
-// (SnapshotEmitter's batch size).
+// SnapshotBatchRecords is the records per data batch Kafka's snapshot
+// writer uses (SnapshotEmitter's batch size).
 const SnapshotBatchRecords = 1024
 
 // ErrUnsupportedMetadataVersion is returned for a target version Kafka 3.9
