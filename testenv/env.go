@@ -88,7 +88,7 @@ func (o *Options) defaults() error {
 	}
 	switch o.Backend {
 	case BackendAuto:
-		if dockerBackendReady && DockerAvailable() {
+		if DockerAvailable() {
 			o.Backend = BackendDocker
 		} else {
 			o.Backend = BackendProcess
