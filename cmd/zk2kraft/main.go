@@ -16,11 +16,22 @@ func main() {
 	defer stop()
 	root := newRootCmd()
 	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted (Ctrl-C, SIGTERM): say so, with the conventional code.
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code == 2 {
+			fmt.Fprintln(os.Stderr, "zk2kraft: interrupted:", err)
+			os.Exit(exitInterrupted)
+		}
+	}
 	os.Exit(exitCode(err))
 }
 
+// exitInterrupted is the exit code after Ctrl-C or SIGTERM (128+SIGINT).
+const exitInterrupted = 130
+
 // exitCode maps an error to the documented exit codes: 0 ok, 1 findings or
-// differences, 2 usage or runtime error.
+// differences, 2 usage or runtime error (130 interrupted, see main).
 func exitCode(err error) int {
 	if err == nil {
 		return 0

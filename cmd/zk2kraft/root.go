@@ -1,27 +1,52 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/zk2kraft/zk2kraft/metrics"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit are set at build time with
+// -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "dev"
+	commit  = ""
+)
 
 // globalOptions are the flags every command takes.
 type globalOptions struct {
-	Output    string // text or json
-	LogLevel  string
-	LogFormat string
+	Output      string // text or json
+	LogLevel    string
+	LogFormat   string
+	Config      string // settings file (see loadConfigFile)
+	NoColor     bool
+	MetricsAddr string // serve Prometheus metrics here while the command runs
 }
 
 var globals globalOptions
+
+// cliMetrics are the process's metrics; long-running commands feed them
+// (cliMetrics.Progress is a progress.Func). They are served when
+// --metrics-addr is given.
+var cliMetrics = metrics.New(version, buildCommit())
+
+// envPrefix: every flag --some-flag can also be set as ZK2KRAFT_SOME_FLAG.
+const envPrefix = "ZK2KRAFT_"
 
 // commandFactories is filled by each command file's init, so command files
 // can be added without touching this one.
@@ -29,15 +54,39 @@ var commandFactories []func() *cobra.Command
 
 func register(f func() *cobra.Command) { commandFactories = append(commandFactories, f) }
 
+// runWizardFn starts the interactive wizard; wizard.go sets it. zk2kraft with
+// no arguments on a terminal runs it.
+var runWizardFn func(cmd *cobra.Command) error
+
+const rootLong = `zk2kraft reads a ZooKeeper-mode Kafka cluster's metadata, translates it into KRaft metadata records,
+copies it into a Raft controller quorum, mirrors later changes and proves parity before cutover.
+With no arguments on a terminal it starts the interactive wizard (zk2kraft wizard).
+
+Settings: every flag --some-flag can also come from the environment variable ZK2KRAFT_SOME_FLAG
+(e.g. ZK2KRAFT_ZK, ZK2KRAFT_QUORUM, ZK2KRAFT_OUTPUT) or from a config file (--config FILE, or
+ZK2KRAFT_CONFIG, else $XDG_CONFIG_HOME/zk2kraft/config if it exists) with one "flag-name = value"
+per line ('#' starts a comment). Flags win over the environment, the environment over the file.
+
+Exit codes: 0 ok; 1 findings (check), differences (verify) or a degraded quorum; 2 usage or runtime
+error; 130 interrupted.`
+
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "zk2kraft",
-		Short:         "Move a Kafka cluster's metadata from ZooKeeper to a KRaft quorum",
-		Long:          "zk2kraft reads a ZooKeeper-mode Kafka cluster's metadata, translates it into KRaft metadata records,\ncopies it into a Raft controller quorum, mirrors later changes and proves parity before cutover.",
+		Use:   "zk2kraft",
+		Short: "Move a Kafka cluster's metadata from ZooKeeper to a KRaft quorum",
+		Long:  rootLong,
+		Example: `  zk2kraft                                   # the wizard (on a terminal)
+  zk2kraft check --zk zk1:2181,zk2:2181/kafka
+  ZK2KRAFT_ZK=zk1:2181/kafka zk2kraft snapshot --out cluster.snap
+  zk2kraft --config prod.conf migrate --until verified --output json`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := applySettings(cmd, os.LookupEnv); err != nil {
+				return withExitCode(2, err)
+			}
 			switch globals.Output {
 			case "text", "json":
 			default:
@@ -48,17 +97,234 @@ func newRootCmd() *cobra.Command {
 				return withExitCode(2, err)
 			}
 			slog.SetDefault(logger)
+			if globals.MetricsAddr != "" {
+				srv, err := metrics.Serve(cmd.Context(), globals.MetricsAddr, cliMetrics)
+				if err != nil {
+					return withExitCode(2, fmt.Errorf("--metrics-addr: %w", err))
+				}
+				slog.Info("serving metrics", "addr", "http://"+srv.Addr+"/metrics")
+			}
 			return nil
 		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runWizardFn != nil && isTerminal(os.Stdin) && isTerminal(os.Stderr) {
+				return runWizardFn(cmd)
+			}
+			return cmd.Help()
+		},
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	pf := root.PersistentFlags()
 	pf.StringVarP(&globals.Output, "output", "o", "text", "output format: text or json (JSON goes to stdout, progress and logs to stderr)")
 	pf.StringVar(&globals.LogLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	pf.StringVar(&globals.LogFormat, "log-format", "text", "log format: text or json")
+	pf.StringVar(&globals.Config, "config", "", "settings file: one \"flag-name = value\" per line (flags and ZK2KRAFT_* variables win)")
+	pf.BoolVar(&globals.NoColor, "no-color", false, "no colours (also when NO_COLOR is set or TERM=dumb)")
+	pf.StringVar(&globals.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on HOST:PORT/metrics while the command runs")
+	completeWords(root, "output", "text", "json")
+	completeWords(root, "log-level", "debug", "info", "warn", "error")
+	completeWords(root, "log-format", "text", "json")
+	root.MarkPersistentFlagFilename("config")
 	for _, f := range commandFactories {
 		root.AddCommand(f())
 	}
 	return root
+}
+
+func completeWords(cmd *cobra.Command, flag string, words ...string) {
+	cmd.RegisterFlagCompletionFunc(flag, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return words, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// buildCommit is -X main.commit or the VCS revision Go stamped, if any.
+func buildCommit() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+func versionLine() string {
+	return fmt.Sprintf("zk2kraft %s (commit %s, %s, %s/%s)", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// applySettings fills every flag of cmd the command line did not set from
+// ZK2KRAFT_<FLAG> environment variables, then from the config file. Values
+// set this way count as given (so required flags are satisfied). lookupEnv is
+// os.LookupEnv (a parameter for tests).
+func applySettings(cmd *cobra.Command, lookupEnv func(string) (string, bool)) error {
+	fs := cmd.Flags()
+	var fromEnv []string
+	var envErr error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || envErr != nil || f.Name == "help" || f.Name == "version" {
+			return
+		}
+		v, ok := lookupEnv(envName(f.Name))
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			if isSecretFlag(f.Name) {
+				envErr = fmt.Errorf("%s: invalid value for --%s", envName(f.Name), f.Name)
+			} else {
+				envErr = fmt.Errorf("%s=%q: invalid value for --%s: %v", envName(f.Name), v, f.Name, err)
+			}
+		}
+		fromEnv = append(fromEnv, f.Name)
+	})
+	if envErr != nil {
+		return envErr
+	}
+	path, explicit := globals.Config, true
+	if path == "" {
+		explicit = false
+		path = defaultConfigPath()
+	}
+	if path == "" {
+		return nil
+	}
+	settings, err := loadConfigFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	known := allFlagNames(cmd.Root())
+	names := make([]string, 0, len(settings))
+	for name := range settings {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s := settings[name]
+		if !known[name] {
+			return fmt.Errorf("%s line %d: unknown setting %q (settings are flag names, e.g. zk, quorum, output)", path, s.line, name)
+		}
+		f := fs.Lookup(name)
+		if f == nil || f.Changed || name == "config" {
+			continue // another command's flag, or given on the command line / in the environment
+		}
+		if err := fs.Set(name, s.value); err != nil {
+			if isSecretFlag(name) {
+				return fmt.Errorf("%s line %d: invalid value for %s", path, s.line, name)
+			}
+			return fmt.Errorf("%s line %d: %s = %q: %v", path, s.line, name, s.value, err)
+		}
+	}
+	return nil
+}
+
+// envName is the environment variable of a flag: zk-auth -> ZK2KRAFT_ZK_AUTH.
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// isSecretFlag: values of these flags never appear in error messages.
+func isSecretFlag(name string) bool {
+	return strings.Contains(name, "auth") || strings.Contains(name, "password") || strings.Contains(name, "secret") || strings.HasSuffix(name, "-key")
+}
+
+func allFlagNames(root *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		c.PersistentFlags().VisitAll(func(f *pflag.Flag) { names[f.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return names
+}
+
+func defaultConfigPath() string {
+	if v, ok := os.LookupEnv(envName("config")); ok {
+		return v
+	}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(home, ".config")
+	}
+	return filepath.Join(dir, "zk2kraft", "config")
+}
+
+type configSetting struct {
+	value string
+	line  int
+}
+
+// loadConfigFile reads "name = value" (or "name: value") lines; '#' and ';'
+// start comments, values may be double-quoted, a name may be written with
+// underscores or a leading "--".
+func loadConfigFile(path string) (map[string]configSetting, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	return parseConfig(f, path)
+}
+
+func parseConfig(r io.Reader, path string) (map[string]configSetting, error) {
+	out := map[string]configSetting{}
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		i := strings.IndexAny(line, "=:")
+		if i <= 0 || strings.ContainsAny(strings.TrimSpace(line[:i]), " \t") {
+			return nil, fmt.Errorf("%s line %d: want \"name = value\"", path, n)
+		}
+		name := strings.TrimSpace(line[:i])
+		name = strings.ReplaceAll(strings.TrimPrefix(name, "--"), "_", "-")
+		name = strings.ToLower(name)
+		value := strings.TrimSpace(line[i+1:])
+		if strings.HasPrefix(value, `"`) {
+			uq, err := strconv.Unquote(value)
+			if err != nil {
+				return nil, fmt.Errorf("%s line %d: %s: bad quoted value", path, n, name)
+			}
+			value = uq
+		}
+		if prev, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s line %d: %s already set on line %d", path, n, name, prev.line)
+		}
+		out[name] = configSetting{value: value, line: n}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// colorEnabled: colour only when not disabled by --no-color, NO_COLOR or TERM=dumb.
+func colorEnabled() bool {
+	if globals.NoColor {
+		return false
+	}
+	if v, ok := os.LookupEnv("NO_COLOR"); ok && v != "" {
+		return false
+	}
+	return os.Getenv("TERM") != "dumb"
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
