@@ -283,9 +283,10 @@ func (e *engine) serve(c *serverConn, s *session) error {
 		e.mu.Unlock()
 
 		if e.limiter != nil {
-			if err := e.limiter.wait(n, readerDone); err != nil {
-				more = false
-			}
+			// spaced requests go out one by one: never leave one buffered
+			// while sleeping for the next
+			more = false
+			e.limiter.wait(n, readerDone)
 		}
 		var frame []byte
 		if e.multi {
