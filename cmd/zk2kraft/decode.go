@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -89,15 +90,17 @@ type decodeSummary struct {
 	Tail       *batch.TornTail
 }
 
-// decodeLooksLikeCheckpoint tells a snapshot by its name or its first record.
-func decodeLooksLikeCheckpoint(path string, data []byte) bool {
-	base := path[strings.LastIndexByte(path, '/')+1:]
+// decodeLooksLikeCheckpoint tells a snapshot by its name or, failing that,
+// by its first batch being a control batch that starts with a snapshot
+// header.
+func decodeLooksLikeCheckpoint(path string, f *os.File) bool {
+	base := filepath.Base(path)
 	for _, s := range []string{checkpoint.Suffix, checkpoint.PartSuffix, ".checkpoint.deleted"} {
 		if strings.HasSuffix(base, s) {
 			return true
 		}
 	}
-	b, _, err := batch.Decode(data)
+	b, _, err := batch.NewReader(io.LimitReader(f, 64<<20), path).Next()
 	if err != nil || !b.Control || len(b.Records) == 0 {
 		return false
 	}
@@ -107,11 +110,15 @@ func decodeLooksLikeCheckpoint(path string, data []byte) bool {
 
 func decodeFile(ctx context.Context, path string, o decodeOptions, stdout io.Writer) (decodeSummary, error) {
 	var sum decodeSummary
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return sum, err
 	}
-	isCheckpoint := o.Format == "checkpoint" || (o.Format == "auto" && decodeLooksLikeCheckpoint(path, data))
+	defer f.Close()
+	isCheckpoint := o.Format == "checkpoint" || (o.Format == "auto" && decodeLooksLikeCheckpoint(path, f))
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return sum, err
+	}
 	sum.Kind = "log"
 	if isCheckpoint {
 		sum.Kind = "checkpoint"
@@ -119,15 +126,24 @@ func decodeFile(ctx context.Context, path string, o decodeOptions, stdout io.Wri
 	w := bufio.NewWriterSize(stdout, 1<<16)
 	jopts := records.JSONOptions{ShowSecrets: o.ShowSecrets}
 	var line []byte
-	tail, err := batch.Scan(path, data, func(pos int64, b *batch.Batch) error {
+	rd := batch.NewReader(bufio.NewReaderSize(f, 1<<20), path)
+	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return sum, err
+		}
+		b, pos, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			w.Flush()
+			return sum, err
 		}
 		sum.Batches++
 		if o.Batches && !o.RecordsOnly {
 			line = decodeBatchLine(line[:0], pos, b)
 			if _, err := w.Write(line); err != nil {
-				return err
+				return sum, err
 			}
 		}
 		for _, r := range b.Records {
@@ -165,26 +181,22 @@ func decodeFile(ctx context.Context, path string, o decodeOptions, stdout io.Wri
 			if derr != nil {
 				sum.BadRecords++
 				line = append(line, `,"error":`...)
-				line = strconv.AppendQuote(line, fmt.Sprintf("byte %d: %v", pos, derr))
+				line = strconv.AppendQuote(line, fmt.Sprintf("batch at byte %d: %v", pos, derr))
 				line = append(line, '}')
 			}
 			line = append(line, '\n')
 			if _, err := w.Write(line); err != nil {
-				return err
+				return sum, err
 			}
 		}
-		return nil
-	})
-	if ferr := w.Flush(); err == nil && ferr != nil {
-		err = ferr
 	}
-	if err != nil {
+	if err := w.Flush(); err != nil {
 		return sum, err
 	}
-	sum.Tail = tail
+	sum.Tail = rd.Tail
 	if isCheckpoint {
 		// The records are printed; now check the snapshot's structure.
-		if _, err := checkpoint.Decode(path, data); err != nil {
+		if _, err := checkpoint.Read(path); err != nil {
 			return sum, fmt.Errorf("not a valid snapshot: %w", err)
 		}
 	}

@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/crc32"
+	"io"
 	"math/rand"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/translate/records"
@@ -275,6 +277,90 @@ func TestScanTornTailAndCorruption(t *testing.T) {
 	}
 }
 
+// readAll reads data with a Reader through a reader that returns few bytes
+// at a time, and returns what Scan returns for the same data.
+func readAll(data []byte) (positions []int64, counts []int, tail *TornTail, err error) {
+	r := NewReader(iotest.HalfReader(bytes.NewReader(data)), "seg.log")
+	for {
+		b, pos, e := r.Next()
+		if e == io.EOF {
+			return positions, counts, r.Tail, nil
+		}
+		if e != nil {
+			return positions, counts, nil, e
+		}
+		positions = append(positions, pos)
+		counts = append(counts, len(b.Records))
+	}
+}
+
+func scanAll(data []byte) (positions []int64, counts []int, tail *TornTail, err error) {
+	tail, err = Scan("seg.log", data, func(pos int64, b *Batch) error {
+		positions = append(positions, pos)
+		counts = append(counts, len(b.Records))
+		return nil
+	})
+	return
+}
+
+func TestReaderMatchesScan(t *testing.T) {
+	b := NewBuilder(BuilderOptions{MaxRecords: 3})
+	for i := 0; i < 20; i++ {
+		b.Append(partitionRecord(i))
+	}
+	b.Flush()
+	var log []byte
+	for _, bt := range b.Take() {
+		log = append(log, bt...)
+	}
+	rnd := rand.New(rand.NewSource(3))
+	for iter := 0; iter < 300; iter++ {
+		data := append([]byte{}, log...)
+		switch iter % 3 {
+		case 0:
+			data = data[:rnd.Intn(len(data)+1)]
+		case 1:
+			data[rnd.Intn(len(data))] ^= byte(1 + rnd.Intn(255))
+		}
+		p1, c1, t1, e1 := scanAll(data)
+		p2, c2, t2, e2 := readAll(data)
+		if !reflect.DeepEqual(p1, p2) || !reflect.DeepEqual(c1, c2) || (e1 == nil) != (e2 == nil) || (e1 != nil && e1.Error() != e2.Error()) ||
+			(t1 == nil) != (t2 == nil) || (t1 != nil && (t1.Offset != t2.Offset || t1.Bytes != t2.Bytes)) {
+			t.Fatalf("iter %d: Scan %v %v %+v %v; Reader %v %v %+v %v", iter, p1, c1, t1, e1, p2, c2, t2, e2)
+		}
+	}
+}
+
+func TestAppendAtomic(t *testing.T) {
+	b := NewBuilder(BuilderOptions{MaxRecords: 5})
+	for i := 0; i < 3; i++ {
+		b.Append(partitionRecord(i))
+	}
+	group := []records.Versioned{partitionRecord(3), partitionRecord(4), partitionRecord(5)}
+	if err := b.AppendAtomic(group...); err != nil {
+		t.Fatal(err)
+	}
+	b.Flush()
+	bs := b.Take()
+	if len(bs) != 2 {
+		t.Fatalf("%d batches", len(bs))
+	}
+	d, _, _ := Decode(bs[1])
+	if d.BaseOffset != 3 || len(d.Records) != 3 {
+		t.Fatalf("atomic group split: base %d, %d records", d.BaseOffset, len(d.Records))
+	}
+	if err := b.AppendAtomic(make([]records.Versioned, 6)...); err == nil {
+		t.Fatal("6 records with MaxRecords 5: want error")
+	}
+	many := []records.Versioned{}
+	for i := 0; i < 6; i++ {
+		many = append(many, partitionRecord(i))
+	}
+	if err := b.AppendAtomic(many...); err == nil || !strings.Contains(err.Error(), "do not fit in one batch") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestControlRecords(t *testing.T) {
 	hdr := &records.SnapshotHeaderRecord{Version: 0, LastContainedLogTimestamp: 42}
 	r, err := ControlRecord(records.Versioned{Record: hdr})
@@ -310,6 +396,17 @@ func TestControlRecords(t *testing.T) {
 	if _, err := ControlRecord(topicFoo()); err == nil {
 		t.Error("ControlRecord of a metadata record: want error")
 	}
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add(readHex(f, "testdata/data_batch.hex"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p1, c1, t1, e1 := scanAll(in)
+		p2, c2, t2, e2 := readAll(in)
+		if !reflect.DeepEqual(p1, p2) || !reflect.DeepEqual(c1, c2) || (e1 == nil) != (e2 == nil) || (t1 == nil) != (t2 == nil) {
+			t.Fatalf("Scan %v %v %+v %v; Reader %v %v %+v %v", p1, c1, t1, e1, p2, c2, t2, e2)
+		}
+	})
 }
 
 func FuzzDecode(f *testing.F) {

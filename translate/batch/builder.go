@@ -67,6 +67,43 @@ func (b *Builder) Append(v records.Versioned) error {
 	return b.add(Record{Value: b.scratch}, false)
 }
 
+// AppendAtomic adds records that must land in one data batch (Kafka's
+// atomic append, as the controller uses for the records of one operation):
+// the open batch is closed first unless all of them fit in it, and it fails
+// if they do not fit in one batch on their own.
+func (b *Builder) AppendAtomic(vs ...records.Versioned) error {
+	framed := make([]Record, len(vs))
+	var buf []byte
+	for i, v := range vs {
+		start := len(buf)
+		var err error
+		if buf, err = records.AppendFrame(buf, v); err != nil {
+			return fmt.Errorf("record at offset %d: %w", b.next+int64(i), err)
+		}
+		framed[i].Value = buf[start:len(buf):len(buf)]
+	}
+	size := func(firstDelta int) int {
+		n := 0
+		for i := range framed {
+			n += RecordSize(&framed[i], int32(firstDelta+i))
+		}
+		return n
+	}
+	if len(vs) > b.opts.MaxRecords || HeaderSize+size(0) > b.opts.MaxBatchBytes {
+		return fmt.Errorf("records at offsets %d-%d: %d record(s) of %d bytes do not fit in one batch (limits %d records, %d bytes)",
+			b.next, b.next+int64(len(vs))-1, len(vs), HeaderSize+size(0), b.opts.MaxRecords, b.opts.MaxBatchBytes)
+	}
+	if b.open >= 0 && (b.control || b.count+len(vs) > b.opts.MaxRecords || len(b.out)-b.open+size(b.count) > b.opts.MaxBatchBytes) {
+		b.Flush()
+	}
+	for i := range framed {
+		if err := b.add(framed[i], false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AppendRecord adds an already-encoded record (its OffsetDelta is ignored)
 // to the open batch of the given kind.
 func (b *Builder) AppendRecord(r Record, control bool) error { return b.add(r, control) }
@@ -136,7 +173,7 @@ func (b *Builder) Take() [][]byte {
 	// Move the open batch (if any) to a fresh buffer; the taken bytes are
 	// the caller's now.
 	rest := b.out[closedEnd:]
-	b.out = append(make([]byte, 0, max(len(rest), 64<<10)), rest...)
+	b.out = append(make([]byte, 0, max(2*len(rest), min(closedEnd, b.opts.MaxBatchBytes+HeaderSize), 64<<10)), rest...)
 	if b.open >= 0 {
 		b.open -= closedEnd
 	}

@@ -240,13 +240,28 @@ type Snapshot struct {
 	AppendTimeMs int64 // timestamp of the header batch
 }
 
-// Read reads and checks a .checkpoint file.
+// Read reads and checks a .checkpoint file, streaming it.
 func Read(path string) (*Snapshot, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
-	return Decode(path, data)
+	defer f.Close()
+	c := newChecker(path)
+	r := batch.NewReader(bufio.NewReaderSize(f, 1<<20), path)
+	for {
+		b, pos, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := c.batch(pos, b); err != nil {
+			return nil, err
+		}
+	}
+	return c.end(r.Tail)
 }
 
 // Decode decodes and checks a snapshot held in data; file names it in
@@ -255,87 +270,104 @@ func Read(path string) (*Snapshot, error) {
 // a batch whose epoch differs from the header's, and offsets that do not run
 // on from 0.
 func Decode(file string, data []byte) (*Snapshot, error) {
-	s := &Snapshot{}
-	var next int64
-	footerSeen := false
-	tail, err := batch.Scan(file, data, func(pos int64, b *batch.Batch) error {
-		fail := func(format string, args ...any) error {
-			return &batch.PositionError{File: file, Offset: pos, Err: fmt.Errorf(format, args...)}
-		}
-		if footerSeen {
-			return fail("batch after the snapshot footer")
-		}
-		if s.Batches == 0 {
-			s.Epoch = b.PartitionLeaderEpoch
-			s.AppendTimeMs = b.AppendTimeMs
-		} else if b.PartitionLeaderEpoch != s.Epoch {
-			return fail("partitionLeaderEpoch %d, but the snapshot's epoch is %d", b.PartitionLeaderEpoch, s.Epoch)
-		}
-		if b.BaseOffset != next {
-			return fail("base offset %d, want %d (offsets must run on from 0)", b.BaseOffset, next)
-		}
-		if len(b.Records) == 0 {
-			return fail("empty batch")
-		}
-		first := s.Batches == 0
-		s.Batches++
-		next = b.LastOffset() + 1
-		recs, err := batch.DecodeRecords(b)
-		if err != nil {
-			return fail("%v", err)
-		}
-		if !b.Control {
-			if first {
-				return fail("the first batch must be a control batch with the snapshot header")
-			}
-			s.Records = append(s.Records, recs...)
-			return nil
-		}
-		for i, v := range recs {
-			switch r := v.Record.(type) {
-			case *records.SnapshotHeaderRecord:
-				if !first || i != 0 {
-					return fail("snapshot header at offset %d is not the first record", b.BaseOffset+int64(i))
-				}
-				s.Header = *r
-			case *records.KRaftVersionRecord:
-				if !first {
-					return fail("KRAFT_VERSION record outside the header batch")
-				}
-				s.KRaftVersion = r
-			case *records.VotersRecord:
-				if !first {
-					return fail("KRAFT_VOTERS record outside the header batch")
-				}
-				s.Voters = r
-			case *records.SnapshotFooterRecord:
-				if i != len(recs)-1 || first {
-					return fail("snapshot footer at offset %d is not the last record of its own batch", b.BaseOffset+int64(i))
-				}
-				s.Footer = *r
-				footerSeen = true
-			default:
-				return fail("unexpected control record %s in a snapshot", v.Record.TypeName())
-			}
-			if first && i == 0 {
-				if _, ok := v.Record.(*records.SnapshotHeaderRecord); !ok {
-					return fail("the first record is %s, want SNAPSHOT_HEADER", v.Record.TypeName())
-				}
-			}
-		}
-		return nil
-	})
+	c := newChecker(file)
+	tail, err := batch.Scan(file, data, c.batch)
 	if err != nil {
 		return nil, err
 	}
-	if tail != nil {
-		return nil, &batch.PositionError{File: file, Offset: tail.Offset, Err: fmt.Errorf("%w: the file ends inside a batch (%d byte(s)): %s", batch.ErrTruncated, tail.Bytes, tail.Reason)}
+	return c.end(tail)
+}
+
+// checker checks a snapshot's structure batch by batch.
+type checker struct {
+	file       string
+	s          *Snapshot
+	next       int64
+	lastPos    int64
+	footerSeen bool
+}
+
+func newChecker(file string) *checker { return &checker{file: file, s: &Snapshot{}} }
+
+func (c *checker) batch(pos int64, b *batch.Batch) error {
+	s := c.s
+	fail := func(format string, args ...any) error {
+		return &batch.PositionError{File: c.file, Offset: pos, Err: fmt.Errorf(format, args...)}
+	}
+	c.lastPos = pos
+	if c.footerSeen {
+		return fail("batch after the snapshot footer")
 	}
 	if s.Batches == 0 {
-		return nil, fmt.Errorf("%s: empty snapshot: no header batch", file)
+		s.Epoch = b.PartitionLeaderEpoch
+		s.AppendTimeMs = b.AppendTimeMs
+	} else if b.PartitionLeaderEpoch != s.Epoch {
+		return fail("partitionLeaderEpoch %d, but the snapshot's epoch is %d", b.PartitionLeaderEpoch, s.Epoch)
 	}
-	if !footerSeen {
-		return nil, &batch.PositionError{File: file, Offset: int64(len(data)), Err: fmt.Errorf("%w: no snapshot footer", batch.ErrTruncated)}
+	if b.BaseOffset != c.next {
+		return fail("base offset %d, want %d (offsets must run on from 0)", b.BaseOffset, c.next)
 	}
-	return s, nil
+	if len(b.Records) == 0 {
+		return fail("empty batch")
+	}
+	first := s.Batches == 0
+	s.Batches++
+	c.next = b.LastOffset() + 1
+	recs, err := batch.DecodeRecords(b)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if !b.Control {
+		if first {
+			return fail("the first batch must be a control batch with the snapshot header")
+		}
+		s.Records = append(s.Records, recs...)
+		return nil
+	}
+	for i, v := range recs {
+		if first && i == 0 {
+			if _, ok := v.Record.(*records.SnapshotHeaderRecord); !ok {
+				return fail("the first record is %s, want SNAPSHOT_HEADER", v.Record.TypeName())
+			}
+		}
+		switch r := v.Record.(type) {
+		case *records.SnapshotHeaderRecord:
+			if !first || i != 0 {
+				return fail("snapshot header at offset %d is not the first record", b.BaseOffset+int64(i))
+			}
+			s.Header = *r
+		case *records.KRaftVersionRecord:
+			if !first {
+				return fail("KRAFT_VERSION record outside the header batch")
+			}
+			s.KRaftVersion = r
+		case *records.VotersRecord:
+			if !first {
+				return fail("KRAFT_VOTERS record outside the header batch")
+			}
+			s.Voters = r
+		case *records.SnapshotFooterRecord:
+			if i != len(recs)-1 || first {
+				return fail("snapshot footer at offset %d is not the last record of its own batch", b.BaseOffset+int64(i))
+			}
+			s.Footer = *r
+			c.footerSeen = true
+		default:
+			return fail("unexpected control record %s in a snapshot", v.Record.TypeName())
+		}
+	}
+	return nil
+}
+
+func (c *checker) end(tail *batch.TornTail) (*Snapshot, error) {
+	if tail != nil {
+		return nil, &batch.PositionError{File: c.file, Offset: tail.Offset, Err: fmt.Errorf("%w: the file ends inside a batch (%d byte(s)): %s", batch.ErrTruncated, tail.Bytes, tail.Reason)}
+	}
+	if c.s.Batches == 0 {
+		return nil, fmt.Errorf("%s: empty snapshot: no header batch", c.file)
+	}
+	if !c.footerSeen {
+		return nil, fmt.Errorf("%s: %w: no snapshot footer after the batch at byte %d", c.file, batch.ErrTruncated, c.lastPos)
+	}
+	return c.s, nil
 }

@@ -162,10 +162,11 @@ func TestDecodeErrors(t *testing.T) {
 		want string
 	}{
 		{"truncated", golden[:200], "f.checkpoint: batch at byte 174: truncated batch: the file ends inside a batch (26 byte(s))"},
+		{"truncated in length", golden[:180], "f.checkpoint: batch at byte 174: truncated batch: the file ends inside a batch (6 byte(s))"},
 		{"corrupted CRC", flip, "f.checkpoint: batch at byte 83: corrupt batch: CRC-32C mismatch"},
 		{"wrong magic", magic, "f.checkpoint: batch at byte 83: corrupt batch: magic 0"},
 		{"no footer", golden[:174], "no snapshot footer"},
-		{"empty", nil, "empty snapshot"},
+		{"empty", []byte{}, "empty snapshot"},
 		{"data first", mk(func(b *batch.Builder) { b.Append(mv21()[0]); b.AppendControl(ftr) }), "first batch must be a control batch"},
 		{"footer in header batch", mk(func(b *batch.Builder) { b.AppendControl(hdr, ftr) }), "footer at offset 1 is not the last record of its own batch"},
 		{"batch after footer", mk(func(b *batch.Builder) { b.AppendControl(hdr); b.AppendControl(ftr); b.Append(mv21()[0]) }), "batch at byte 158: batch after the snapshot footer"},
@@ -184,11 +185,19 @@ func TestDecodeErrors(t *testing.T) {
 			b.AppendControl(ftr)
 		}), "record at offset 1: metadata record frame: frame version 0"},
 	}
+	dir := t.TempDir()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode("f.checkpoint", tc.in)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			// The streaming Read says the same, naming the file's path.
+			path := filepath.Join(dir, "f.checkpoint")
+			os.WriteFile(path, tc.in, 0o644)
+			_, err = Read(path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("Read: err = %v, want it to contain %q", err, tc.want)
 			}
 		})
 	}
