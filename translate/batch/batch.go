@@ -257,7 +257,7 @@ func Decode(b []byte) (Batch, int, error) {
 		}
 		n, err := decodeRecord(b[pos:], &bt.Records[i])
 		if err != nil {
-			return Batch{}, 0, fmt.Errorf("%w: record %d at byte %d: %v", ErrCorrupt, i, pos, err)
+			return Batch{}, 0, fmt.Errorf("%w: record %d at byte %d of the batch: %v", ErrCorrupt, i, pos, err)
 		}
 		pos += n
 	}

@@ -378,9 +378,10 @@ func jsonBytes(raw json.RawMessage) ([]byte, error) {
 	if isJSONNull(raw) {
 		return nil, nil
 	}
-	s, err := jsonString(raw)
-	if err != nil {
-		return nil, err
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		// Bytes fields hold secrets (SCRAM keys): never echo the value.
+		return nil, fmt.Errorf("want a base64 string")
 	}
 	if s == Redacted {
 		return nil, fmt.Errorf("value is redacted (write the JSON with secrets shown to read it back)")
@@ -390,7 +391,7 @@ func jsonBytes(raw json.RawMessage) ([]byte, error) {
 		if b2, err2 := base64.RawStdEncoding.DecodeString(s); err2 == nil {
 			return b2, nil
 		}
-		return nil, fmt.Errorf("want base64: %w", err)
+		return nil, fmt.Errorf("want a base64 string")
 	}
 	return b, nil
 }
