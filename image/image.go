@@ -15,7 +15,7 @@
 //
 // Memory: partitions are stored as compact value structs in one slice per
 // topic (no per-partition maps); 1,000,000 partitions with 3 replicas take
-// about 200 bytes each (see BenchmarkApply).
+// about 360 bytes each, 0.36 GB in all (translate's BenchmarkImage1M).
 package image
 
 import (

@@ -394,3 +394,48 @@ func TestSecretsRedacted(t *testing.T) {
 		t.Fatalf("MarshalText = %s", b)
 	}
 }
+
+// FuzzApply decodes framed records from the fuzzer's bytes and applies them
+// to an image: Apply must never panic, must return *ApplyError for what it
+// rejects, and must leave the image unchanged when it does.
+func FuzzApply(f *testing.F) {
+	for _, r := range []records.Versioned{
+		v(&records.TopicRecord{Name: "foo", TopicId: idFoo}),
+		v(&records.PartitionChangeRecord{PartitionId: 0, TopicId: idFoo, Leader: 3, Isr: []int32{3}, LeaderRecoveryState: -1}),
+		vv(&records.PartitionChangeRecord{PartitionId: 0, TopicId: idFoo, Replicas: []int32{1, 4}, Directories: []kafka.UUID{{1}, {2}}, Leader: -2, LeaderRecoveryState: -1}, 1),
+		v(&records.RemoveTopicRecord{TopicId: idFoo}),
+		v(&records.ClientQuotaRecord{Entity: []records.ClientQuotaRecordEntityData{{EntityType: "ip"}}, Key: "k", Value: 1}),
+		v(&records.AbortTransactionRecord{}),
+	} {
+		b, err := records.AppendFrame(nil, r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rec, err := records.DecodeFrame(data)
+		if err != nil {
+			return
+		}
+		im := base(t)
+		before := im.Clone()
+		if err := im.Apply(rec); err != nil {
+			var ae *ApplyError
+			if !errors.As(err, &ae) {
+				t.Fatalf("error is not an ApplyError: %v", err)
+			}
+			if d := Diff(before, im); len(d) != 0 {
+				t.Fatalf("rejected record changed the image: %v", d)
+			}
+			return
+		}
+		// An accepted record leaves an image that writes and re-applies.
+		back := New()
+		for _, r := range im.Records() {
+			if err := back.Apply(r); err != nil {
+				t.Fatalf("re-apply %s: %v", r.Record.TypeName(), err)
+			}
+		}
+	})
+}
