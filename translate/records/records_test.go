@@ -82,6 +82,21 @@ func goldenCases() []struct {
 			`{"type":"CONFIG_RECORD","version":0,"data":{"resourceType":2,"resourceName":"foo","name":"retention.ms","value":"86400000"}}`},
 		{"zk_migration_state_record_v0.hex", 5, Versioned{&ZkMigrationStateRecord{ZkMigrationState: 1}, 0},
 			`{"type":"ZK_MIGRATION_STATE_RECORD","version":0,"data":{"zkMigrationState":1}}`},
+		{"partition_change_record_v2.hex", 73, Versioned{func() Record {
+			c := NewPartitionChangeRecord()
+			c.PartitionId, c.TopicId, c.Isr, c.Leader = 1, specUUID, []int32{1, 2}, 2
+			c.AddingReplicas, c.LeaderRecoveryState = []int32{}, 1
+			c.Directories, c.EligibleLeaderReplicas = []kafka.UUID{specUUID}, []int32{3}
+			return c
+		}(), 2},
+			`{"type":"PARTITION_CHANGE_RECORD","version":2,"data":{"partitionId":1,"topicId":"HR6bHVxbSi-Kawx-Py0aCQ","isr":[1,2],"leader":2,"addingReplicas":[],"leaderRecoveryState":1,"directories":["HR6bHVxbSi-Kawx-Py0aCQ"],"eligibleLeaderReplicas":[3]}}`},
+		{"register_broker_record_v3.hex", 96, Versioned{&RegisterBrokerRecord{BrokerId: 1, IsMigratingZkBroker: true, IncarnationId: specUUID, BrokerEpoch: 5,
+			EndPoints: []RegisterBrokerRecordBrokerEndpoint{{Name: "PLAINTEXT", Host: "h", Port: 9092, SecurityProtocol: 0}},
+			Features:  []RegisterBrokerRecordBrokerFeature{{Name: "metadata.version", MinSupportedVersion: 1, MaxSupportedVersion: 21}},
+			Rack:      nil, Fenced: false, LogDirs: []kafka.UUID{specUUID}}, 3},
+			`{"type":"REGISTER_BROKER_RECORD","version":3,"data":{"brokerId":1,"isMigratingZkBroker":true,"incarnationId":"HR6bHVxbSi-Kawx-Py0aCQ","brokerEpoch":5,"endPoints":[{"name":"PLAINTEXT","host":"h","port":9092,"securityProtocol":0}],"features":[{"name":"metadata.version","minSupportedVersion":1,"maxSupportedVersion":21}],"rack":null,"fenced":false,"inControlledShutdown":false,"logDirs":["HR6bHVxbSi-Kawx-Py0aCQ"]}}`},
+		{"access_control_entry_record_v0.hex", 41, Versioned{&AccessControlEntryRecord{Id: specUUID, ResourceType: 2, ResourceName: "foo", PatternType: 3, Principal: "User:alice", Host: "*", Operation: 3, PermissionType: 3}, 0},
+			`{"type":"ACCESS_CONTROL_ENTRY_RECORD","version":0,"data":{"id":"HR6bHVxbSi-Kawx-Py0aCQ","resourceType":2,"resourceName":"foo","patternType":3,"principal":"User:alice","host":"*","operation":3,"permissionType":3}}`},
 		{"feature_level_record_v0.hex", 23, Versioned{&FeatureLevelRecord{Name: "metadata.version", FeatureLevel: 21}, 0},
 			`{"type":"FEATURE_LEVEL_RECORD","version":0,"data":{"name":"metadata.version","featureLevel":21}}`},
 	}
