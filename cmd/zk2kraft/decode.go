@@ -31,7 +31,7 @@ type decodeOptions struct {
 func newDecodeCmd() *cobra.Command {
 	var o decodeOptions
 	cmd := &cobra.Command{
-		Use:   "decode FILE",
+		Use:   "decode FILE|-",
 		Short: "Print a .checkpoint snapshot, a metadata log segment or a raw record batch file as JSON lines",
 		Long: `decode prints every record of a KRaft snapshot (.checkpoint, bootstrap.checkpoint), a
 __cluster_metadata log segment (.log) or a file of raw RecordBatches as one JSON line each,
@@ -44,7 +44,7 @@ are included. SCRAM salts and keys and sensitive config values print as "<redact
 --show-secrets. --records-only prints just the metadata records in the form
 'zk2kraft translate --output json' writes. The output is JSON lines whatever --output says.
 
-A checkpoint is recognised by its name or its leading snapshot header, and its structure
+FILE "-" reads standard input. A checkpoint is recognised by its name or its leading snapshot header, and its structure
 is checked (header first, footer last, one epoch, offsets from 0). A log segment that ends
 inside a batch (a torn tail, as an interrupted append leaves) is printed up to it and
 reported. Exit codes: 0 ok; 1 torn tail or undecodable records (reported as "error" lines);
@@ -56,7 +56,7 @@ reported. Exit codes: 0 ok; 1 torn tail or undecodable records (reported as "err
 			default:
 				return withExitCode(2, fmt.Errorf("--format %q: want auto, checkpoint or log", o.Format))
 			}
-			sum, err := decodeFile(cmd.Context(), args[0], o, cmd.OutOrStdout())
+			sum, err := decodeFile(cmd.Context(), args[0], o, cmd.InOrStdin(), cmd.OutOrStdout())
 			if err != nil {
 				return withExitCode(2, err)
 			}
@@ -91,16 +91,22 @@ type decodeSummary struct {
 }
 
 // decodeLooksLikeCheckpoint tells a snapshot by its name or, failing that,
-// by its first batch being a control batch that starts with a snapshot
-// header.
-func decodeLooksLikeCheckpoint(path string, f *os.File) bool {
+// by its first batch (peeked) being a control batch that starts with a
+// snapshot header.
+func decodeLooksLikeCheckpoint(path string, in *bufio.Reader) bool {
 	base := filepath.Base(path)
 	for _, s := range []string{checkpoint.Suffix, checkpoint.PartSuffix, ".checkpoint.deleted"} {
 		if strings.HasSuffix(base, s) {
 			return true
 		}
 	}
-	b, _, err := batch.NewReader(io.LimitReader(f, 64<<20), path).Next()
+	head, _ := in.Peek(batch.LogOverhead)
+	size, err := batch.BatchSize(head)
+	if err != nil || size > in.Size() {
+		return false
+	}
+	first, _ := in.Peek(size)
+	b, _, err := batch.Decode(first)
 	if err != nil || !b.Control || len(b.Records) == 0 {
 		return false
 	}
@@ -108,25 +114,31 @@ func decodeLooksLikeCheckpoint(path string, f *os.File) bool {
 	return err == nil && t == records.SnapshotHeaderRecordControlType
 }
 
-func decodeFile(ctx context.Context, path string, o decodeOptions, stdout io.Writer) (decodeSummary, error) {
+func decodeFile(ctx context.Context, path string, o decodeOptions, stdin io.Reader, stdout io.Writer) (decodeSummary, error) {
 	var sum decodeSummary
-	f, err := os.Open(path)
-	if err != nil {
-		return sum, err
+	src := stdin
+	name := "(stdin)"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return sum, err
+		}
+		defer f.Close()
+		src, name = f, path
 	}
-	defer f.Close()
-	isCheckpoint := o.Format == "checkpoint" || (o.Format == "auto" && decodeLooksLikeCheckpoint(path, f))
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return sum, err
-	}
+	in := bufio.NewReaderSize(src, 1<<20)
+	isCheckpoint := o.Format == "checkpoint" || (o.Format == "auto" && decodeLooksLikeCheckpoint(path, in))
 	sum.Kind = "log"
+	var check *checkpoint.Checker
 	if isCheckpoint {
 		sum.Kind = "checkpoint"
+		check = checkpoint.NewChecker(name, false)
 	}
 	w := bufio.NewWriterSize(stdout, 1<<16)
+	defer w.Flush()
 	jopts := records.JSONOptions{ShowSecrets: o.ShowSecrets}
 	var line []byte
-	rd := batch.NewReader(bufio.NewReaderSize(f, 1<<20), path)
+	rd := batch.NewReader(in, name)
 	for {
 		if err := ctx.Err(); err != nil {
 			return sum, err
@@ -136,7 +148,6 @@ func decodeFile(ctx context.Context, path string, o decodeOptions, stdout io.Wri
 			break
 		}
 		if err != nil {
-			w.Flush()
 			return sum, err
 		}
 		sum.Batches++
@@ -189,14 +200,19 @@ func decodeFile(ctx context.Context, path string, o decodeOptions, stdout io.Wri
 				return sum, err
 			}
 		}
+		// Printed first, then checked: a dump shows what is there.
+		if check != nil {
+			if err := check.Batch(pos, b); err != nil {
+				return sum, fmt.Errorf("not a valid snapshot: %w", err)
+			}
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return sum, err
 	}
 	sum.Tail = rd.Tail
-	if isCheckpoint {
-		// The records are printed; now check the snapshot's structure.
-		if _, err := checkpoint.Read(path); err != nil {
+	if check != nil {
+		if _, err := check.End(rd.Tail); err != nil {
 			return sum, fmt.Errorf("not a valid snapshot: %w", err)
 		}
 	}

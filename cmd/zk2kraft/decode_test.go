@@ -130,6 +130,16 @@ func TestDecodeCheckpoint(t *testing.T) {
 			t.Errorf("record %d differs after decode: %x vs %x", i, a, b)
 		}
 	}
+	// Standard input works too, detected by content.
+	data, _ := os.ReadFile(path)
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetIn(bytes.NewReader(data))
+	root.SetOut(&out)
+	root.SetArgs([]string{"decode", "-"})
+	if err := root.ExecuteContext(context.Background()); err != nil || strings.Count(out.String(), "\n") != 7 || !strings.Contains(out.String(), "SNAPSHOT_FOOTER") {
+		t.Fatalf("stdin: %v\n%s", err, out.String())
+	}
 	// --batches adds batch lines with their CRC.
 	lines, _, _, _ = runDecodeCmd(t, path, "--batches")
 	nb := 0

@@ -247,7 +247,7 @@ func Read(path string) (*Snapshot, error) {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	defer f.Close()
-	c := newChecker(path)
+	c := NewChecker(path, true)
 	r := batch.NewReader(bufio.NewReaderSize(f, 1<<20), path)
 	for {
 		b, pos, err := r.Next()
@@ -257,11 +257,11 @@ func Read(path string) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := c.batch(pos, b); err != nil {
+		if err := c.Batch(pos, b); err != nil {
 			return nil, err
 		}
 	}
-	return c.end(r.Tail)
+	return c.End(r.Tail)
 }
 
 // Decode decodes and checks a snapshot held in data; file names it in
@@ -270,26 +270,33 @@ func Read(path string) (*Snapshot, error) {
 // a batch whose epoch differs from the header's, and offsets that do not run
 // on from 0.
 func Decode(file string, data []byte) (*Snapshot, error) {
-	c := newChecker(file)
-	tail, err := batch.Scan(file, data, c.batch)
+	c := NewChecker(file, true)
+	tail, err := batch.Scan(file, data, c.Batch)
 	if err != nil {
 		return nil, err
 	}
-	return c.end(tail)
+	return c.End(tail)
 }
 
-// checker checks a snapshot's structure batch by batch.
-type checker struct {
+// Checker checks a snapshot's structure batch by batch, for callers that
+// walk the batches themselves (Read and Decode use it).
+type Checker struct {
 	file       string
+	keep       bool
 	s          *Snapshot
 	next       int64
 	lastPos    int64
 	footerSeen bool
 }
 
-func newChecker(file string) *checker { return &checker{file: file, s: &Snapshot{}} }
+// NewChecker returns a Checker; file names the snapshot in errors. With
+// keepRecords the data records are collected into the Snapshot End returns.
+func NewChecker(file string, keepRecords bool) *Checker {
+	return &Checker{file: file, keep: keepRecords, s: &Snapshot{}}
+}
 
-func (c *checker) batch(pos int64, b *batch.Batch) error {
+// Batch checks the next batch, read at byte position pos.
+func (c *Checker) Batch(pos int64, b *batch.Batch) error {
 	s := c.s
 	fail := func(format string, args ...any) error {
 		return &batch.PositionError{File: c.file, Offset: pos, Err: fmt.Errorf(format, args...)}
@@ -321,7 +328,9 @@ func (c *checker) batch(pos int64, b *batch.Batch) error {
 		if first {
 			return fail("the first batch must be a control batch with the snapshot header")
 		}
-		s.Records = append(s.Records, recs...)
+		if c.keep {
+			s.Records = append(s.Records, recs...)
+		}
 		return nil
 	}
 	for i, v := range recs {
@@ -359,7 +368,9 @@ func (c *checker) batch(pos int64, b *batch.Batch) error {
 	return nil
 }
 
-func (c *checker) end(tail *batch.TornTail) (*Snapshot, error) {
+// End checks the end of the snapshot (tail is what the batch reader
+// reported) and returns it.
+func (c *Checker) End(tail *batch.TornTail) (*Snapshot, error) {
 	if tail != nil {
 		return nil, &batch.PositionError{File: c.file, Offset: tail.Offset, Err: fmt.Errorf("%w: the file ends inside a batch (%d byte(s)): %s", batch.ErrTruncated, tail.Bytes, tail.Reason)}
 	}
