@@ -210,6 +210,12 @@ func TestDecodeFrameErrors(t *testing.T) {
 		{"huge array", []byte{1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f}, "field Replicas"},
 		{"null non-nullable string", []byte{1, 2, 0, 0}, "field Name"},
 		{"bad tagged size", append(append([]byte{}, readHex(t, "partition_record_v0.hex")[:59]...), 1, 0, 2, 1, 0), "LeaderRecoveryState"},
+		{"nested field path", func() []byte {
+			b := NewRegisterBrokerRecord()
+			b.EndPoints = []RegisterBrokerRecordBrokerEndpoint{{Name: "A", Host: "h"}, {Name: "B", Host: "hostname"}}
+			enc, _ := AppendFrame(nil, Versioned{b, 0})
+			return enc[:len(enc)-14] // cut inside the second endpoint's host
+		}(), "field EndPoints[1].Host: unexpected end of data"},
 		{"tagged size past end", append(append([]byte{}, topic[:23]...), 1, 5, 9, 1), "tagged fields"},
 	}
 	for _, tc := range cases {

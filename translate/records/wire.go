@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"strings"
 
 	"github.com/zk2kraft/zk2kraft/kafka"
 )
@@ -158,7 +159,11 @@ func (r *reader) fail(err error) {
 func (r *reader) annotate(name string) {
 	var fe *FieldError
 	if errors.As(r.err, &fe) {
-		fe.Path = name + "." + fe.Path
+		if strings.HasPrefix(fe.Path, "[") {
+			fe.Path = name + fe.Path
+		} else {
+			fe.Path = name + "." + fe.Path
+		}
 		return
 	}
 	r.err = &FieldError{Path: name, Err: r.err}
