@@ -105,6 +105,9 @@ func keyHash(alg string) (func() hash.Hash, error) {
 	return nil, fmt.Errorf("%w: unsupported keyFactoryAlgorithm %q (want PBKDF2WithHmacSHA512 or PBKDF2WithHmacSHA1)", ErrPasswordDecode, alg)
 }
 
+// maxIterations bounds PBKDF2 work for a value read from ZooKeeper.
+const maxIterations = 10_000_000
+
 func deriveKey(secret, keyFactory string, salt []byte, iterations, keyBits int) ([]byte, error) {
 	h, err := keyHash(keyFactory)
 	if err != nil {
@@ -113,8 +116,8 @@ func deriveKey(secret, keyFactory string, salt []byte, iterations, keyBits int) 
 	if keyBits != 128 && keyBits != 192 && keyBits != 256 {
 		return nil, fmt.Errorf("%w: keyLength %d is not an AES key length (128, 192 or 256)", ErrPasswordDecode, keyBits)
 	}
-	if iterations <= 0 {
-		return nil, fmt.Errorf("%w: iterations %d", ErrPasswordDecode, iterations)
+	if iterations <= 0 || iterations > maxIterations {
+		return nil, fmt.Errorf("%w: iterations %d (want 1…%d)", ErrPasswordDecode, iterations, maxIterations)
 	}
 	// Java's PBEKeySpec hands the secret's chars to PBKDF2 as UTF-8.
 	return pbkdf2.Key(h, secret, salt, iterations, keyBits/8)
@@ -132,13 +135,35 @@ func DecodePassword(secret, encoded string) (string, error) {
 		return v, nil
 	}
 	var vals [8]string
-	for i, k := range []string{"keyFactoryAlgorithm", "cipherAlgorithm", "keyLength", "salt", "iterations", "encryptedPassword", "passwordLength", "initializationVector"} {
+	for i, k := range []string{"", "cipherAlgorithm", "keyLength", "salt", "iterations", "encryptedPassword", "passwordLength", "initializationVector"} {
+		if k == "" {
+			continue
+		}
 		v, err := need(k)
 		if err != nil {
 			return "", err
 		}
 		vals[i] = v
 	}
+	// A value without keyFactoryAlgorithm gets Kafka's default:
+	// PBKDF2WithHmacSHA512 (PBKDF2WithHmacSHA1 where the JVM lacks it).
+	keyFactories := []string{"PBKDF2WithHmacSHA512", "PBKDF2WithHmacSHA1"}
+	if kf := p["keyFactoryAlgorithm"]; kf != "" {
+		keyFactories = []string{kf}
+	}
+	var lastErr error
+	for _, kf := range keyFactories {
+		vals[0] = kf
+		plain, err := decodeWith(secret, vals, p)
+		if err == nil {
+			return plain, nil
+		}
+		lastErr = err
+	}
+	return "", lastErr
+}
+
+func decodeWith(secret string, vals [8]string, p map[string]string) (string, error) {
 	keyLen, err1 := strconv.Atoi(vals[2])
 	iters, err2 := strconv.Atoi(vals[4])
 	pwLen, err3 := strconv.Atoi(vals[6])

@@ -544,6 +544,26 @@ func TestPasswordDecodeJCEVectors(t *testing.T) {
 	}
 }
 
+// A stored value without keyFactoryAlgorithm uses Kafka's default
+// (PBKDF2WithHmacSHA512, else PBKDF2WithHmacSHA1).
+func TestPasswordDefaultKeyFactory(t *testing.T) {
+	for _, v := range passwordVectors(t) {
+		var kept []string
+		for _, tok := range strings.Split(v[2], ",") {
+			if !strings.HasPrefix(tok, "keyFactoryAlgorithm:") {
+				kept = append(kept, tok)
+			}
+		}
+		got, err := DecodePassword(v[0], strings.Join(kept, ","))
+		if err != nil || got != v[1] {
+			t.Errorf("without keyFactoryAlgorithm: %q %v, want %q", got, err, v[1])
+		}
+	}
+	if _, err := DecodePassword("s", strings.Replace(passwordVectors(t)[0][2], "iterations:4096", "iterations:2147483647", 1)); !errors.Is(err, ErrPasswordDecode) {
+		t.Errorf("absurd iteration count accepted: %v", err)
+	}
+}
+
 func TestPasswordEncodeRoundTrip(t *testing.T) {
 	for _, s := range []PasswordEncoderSettings{{}, {CipherAlgorithm: "AES/GCM/NoPadding", KeyLength: 256}, {KeyFactoryAlgorithm: "PBKDF2WithHmacSHA1", Iterations: 10}} {
 		enc, err := EncodePassword("sec", "pa$$wörd", s, rand.Reader)

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/zk2kraft/zk2kraft/testenv"
 	"github.com/zk2kraft/zk2kraft/translate/batch/checkpoint"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 	"github.com/zk2kraft/zk2kraft/zkreader"
@@ -145,5 +147,62 @@ func TestTranslateCLIUsage(t *testing.T) {
 		if code := exitCodeOf(runCLI(t, args...)); code != 2 {
 			t.Errorf("%v: exit code %d, want 2", args, code)
 		}
+	}
+}
+
+// TestTranslateCLIReadsZooKeeperOnly runs the dry run against a seeded
+// ensemble and checks that ZooKeeper was not written (its highest zxid is
+// unchanged) and that the JSON covers the seeded cluster.
+func TestTranslateCLIReadsZooKeeperOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs ZooKeeper")
+	}
+	env := testenv.Start(t, testenv.Options{Nodes: 1})
+	conn := env.Connect(t)
+	seed, err := testenv.Seed(t.Context(), conn, testenv.SeedSpec{Preset: "small", Chroot: "/kafka"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every znode with its Stat (versions, mzxid, pzxid): a write anywhere
+	// under the chroot changes it. (Session creation moves ZooKeeper's zxid,
+	// so the highest zxid alone is not a proof.)
+	state := func() string {
+		s, err := zkreader.Read(t.Context(), zkreader.Options{Connect: env.ConnectString() + "/kafka"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.TakenAt, s.MaxZxid = time.Time{}, 0
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := state()
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	err = runCLI(t, "translate", "--zk", env.ConnectString()+"/kafka", "-o", "json", "--out", out, "--pass-through-encrypted-passwords")
+	if code := exitCodeOf(err); code != 1 { // the seeded cluster has topics without id
+		t.Fatalf("exit code %d: %v", code, err)
+	}
+	if after := state(); after != before {
+		t.Fatal("ZooKeeper was written: a znode or its Stat changed during translate")
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(string(b), `"type":"TOPIC_RECORD"`)
+	want := 0
+	pending := map[string]bool{}
+	for _, p := range seed.PendingDeletions {
+		pending[p] = true
+	}
+	for _, tp := range seed.Topics {
+		if tp.TopicID != nil && !pending[tp.Name] {
+			want++
+		}
+	}
+	if n != want || want == 0 {
+		t.Fatalf("%d TopicRecords, want %d", n, want)
 	}
 }
