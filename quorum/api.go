@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,7 +118,12 @@ func apiError(w http.ResponseWriter, code int, format string, args ...any) {
 }
 
 func (n *Node) handleAppend(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEntryBody))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= maxEntryBody {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxEntryBody))
+	body := buf.Bytes()
 	if err != nil {
 		apiError(w, http.StatusRequestEntityTooLarge, "read append body: %v", err)
 		return

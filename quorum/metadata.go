@@ -2,8 +2,6 @@ package quorum
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 
@@ -31,23 +29,20 @@ type metadataMachine struct {
 func NewMetadataMachine() Machine { return &metadataMachine{im: image.New()} }
 
 func (m *metadataMachine) ApplyBatch(b []byte, base int64, epoch int32) (int, error) {
-	d, err := DecodeBatch(b)
+	recs, err := decodeDataBatch(b)
 	if err != nil {
 		return 0, err
 	}
-	if d.control {
-		return 0, errors.New("control batches are written by the quorum itself, not appended")
-	}
-	for i, v := range d.records {
+	for i, v := range recs {
 		if err := m.im.Apply(v); err != nil {
-			err = fmt.Errorf("record %d of %d (offset %d): %w", i, len(d.records), base+int64(i), err)
+			err = fmt.Errorf("record %d of %d (offset %d): %w", i, len(recs), base+int64(i), err)
 			if i == 0 {
 				return 0, err // Apply left the image unchanged
 			}
 			return 0, &PartialApplyError{Applied: i, Err: err}
 		}
 	}
-	return len(d.records), nil
+	return len(recs), nil
 }
 
 // Image returns the machine's image (callers must hold the FSM lock).
@@ -210,5 +205,3 @@ func (c *metadataCheckpoint) WriteJSON(w io.Writer, section, name string) error 
 	}
 	return bw.Flush()
 }
-
-var _ = bytes.NewReader

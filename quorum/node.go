@@ -71,7 +71,7 @@ type Timing struct {
 }
 
 // LoopbackTiming: failover well under 2 s after a leader dies.
-var LoopbackTiming = Timing{Heartbeat: 300 * time.Millisecond, Election: 300 * time.Millisecond, LeaderLease: 250 * time.Millisecond, Commit: 5 * time.Millisecond}
+var LoopbackTiming = Timing{Heartbeat: 400 * time.Millisecond, Election: 400 * time.Millisecond, LeaderLease: 300 * time.Millisecond, Commit: 5 * time.Millisecond}
 
 // Config configures one controller node.
 type Config struct {
