@@ -75,6 +75,10 @@ func (t *translator) registrations() {
 			t.skip(path, "broker-registration", "the registration cannot be translated (see findings)")
 			continue
 		}
+		if len(b.Endpoints) == 0 {
+			t.find(zkreader.Finding{Severity: zkreader.Warning, Code: "broker-without-endpoints", Path: path, Field: "endpoints",
+				Message: "the broker registration has no endpoints; Kafka's controller rejects a migrating broker without its inter-broker listener"})
+		}
 		t.res.Registrations = append(t.res.Registrations, records.Versioned{Record: rec, Version: t.mv.RegisterBrokerRecordVersion()})
 	}
 	if len(brokers) == 0 {
