@@ -200,7 +200,7 @@ func FuzzReadCheckpoint(f *testing.F) {
 
 func FuzzSnapshotSide(f *testing.F) {
 	var buf bytes.Buffer
-	writeSnapshot(&buf, sideState{ClusterID: "c", Meta: map[string]string{"a": "b"}}, kvCheckpoint{"k": "v"})
+	writeSnapshot(&buf, sideState{ClusterID: "c", Meta: map[string]string{"a": "b"}}, kvCheckpoint{"k": "v"}, nil)
 	f.Add(buf.Bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		readSnapshotSide(bytes.NewReader(b))

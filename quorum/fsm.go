@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 
@@ -77,6 +79,8 @@ type fsm struct {
 	// partially applied batch.
 	rebuild  func(upTo uint64) (Machine, error)
 	diverged string // set when a rollback failed: this node's image is not trustworthy
+
+	checkpointDir string // where each snapshot is also kept as a plain .checkpoint ("" = nowhere)
 }
 
 func newFSM(clusterID string, m Machine, log *slog.Logger) *fsm {
@@ -265,7 +269,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture image for snapshot: %w", err)
 	}
-	return &fsmSnapshot{side: f.sideLocked(), cp: cp}, nil
+	return &fsmSnapshot{side: f.sideLocked(), cp: cp, checkpointDir: f.checkpointDir, log: f.log}, nil
 }
 
 // snapshotMagic starts every snapshot this FSM writes. The layout is:
@@ -276,21 +280,114 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 const snapshotMagic = "ZKQSNAP1"
 
 type fsmSnapshot struct {
-	side sideState
-	cp   Checkpoint
+	side          sideState
+	cp            Checkpoint
+	checkpointDir string
+	log           *slog.Logger
 }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := writeSnapshot(sink, s.side, s.cp); err != nil {
+	var copyTo *checkpointCopy
+	if s.checkpointDir != "" {
+		copyTo = newCheckpointCopy(s.checkpointDir, CheckpointName(s.side.Position))
+	}
+	var extra io.Writer
+	if copyTo != nil {
+		extra = copyTo
+	}
+	if err := writeSnapshot(sink, s.side, s.cp, extra); err != nil {
 		sink.Cancel()
+		if copyTo != nil {
+			copyTo.abort()
+		}
 		return err
 	}
-	return sink.Close()
+	if err := sink.Close(); err != nil {
+		if copyTo != nil {
+			copyTo.abort()
+		}
+		return err
+	}
+	if copyTo != nil {
+		if err := copyTo.finish(); err != nil && s.log != nil {
+			s.log.Warn("quorum: could not keep a copy of the snapshot as a Kafka checkpoint", "dir", s.checkpointDir, "err", err)
+		}
+	}
+	return nil
+}
+
+// checkpointCopy keeps the latest snapshot's checkpoint as a plain Kafka
+// .checkpoint file in <data dir>/__cluster_metadata-0/, best effort: a
+// failure here never fails the raft snapshot.
+type checkpointCopy struct {
+	dir, name string
+	f         *os.File
+	bw        *bufio.Writer
+	err       error
+}
+
+func newCheckpointCopy(dir, name string) *checkpointCopy {
+	c := &checkpointCopy{dir: dir, name: name}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		c.err = err
+		return c
+	}
+	c.f, c.err = os.Create(filepath.Join(dir, name+".part"))
+	if c.err == nil {
+		c.bw = bufio.NewWriterSize(c.f, 1<<20)
+	}
+	return c
+}
+
+func (c *checkpointCopy) Write(p []byte) (int, error) {
+	if c.err == nil {
+		_, c.err = c.bw.Write(p)
+	}
+	return len(p), nil
+}
+
+func (c *checkpointCopy) abort() {
+	if c.f != nil {
+		c.f.Close()
+		os.Remove(c.f.Name())
+	}
+}
+
+func (c *checkpointCopy) finish() error {
+	if c.err != nil {
+		c.abort()
+		return c.err
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.abort()
+		return err
+	}
+	if err := c.f.Sync(); err != nil {
+		c.abort()
+		return err
+	}
+	if err := c.f.Close(); err != nil {
+		os.Remove(c.f.Name())
+		return err
+	}
+	final := filepath.Join(c.dir, c.name)
+	if err := os.Rename(c.f.Name(), final); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(c.dir, "*.checkpoint"))
+	for _, o := range old {
+		if o != final {
+			os.Remove(o)
+		}
+	}
+	return nil
 }
 
 func (s *fsmSnapshot) Release() {}
 
-func writeSnapshot(w io.Writer, side sideState, cp Checkpoint) error {
+// writeSnapshot writes the snapshot to w; the checkpoint part also goes to
+// extra when it is not nil.
+func writeSnapshot(w io.Writer, side sideState, cp Checkpoint, extra io.Writer) error {
 	js, err := json.Marshal(side)
 	if err != nil {
 		return fmt.Errorf("encode snapshot side state: %w", err)
@@ -301,7 +398,11 @@ func writeSnapshot(w io.Writer, side sideState, cp Checkpoint) error {
 	binary.BigEndian.PutUint32(l[:], uint32(len(js)))
 	bw.Write(l[:])
 	bw.Write(js)
-	if err := cp.WriteCheckpoint(bw, side.Position); err != nil {
+	var cw io.Writer = bw
+	if extra != nil {
+		cw = io.MultiWriter(bw, extra)
+	}
+	if err := cp.WriteCheckpoint(cw, side.Position); err != nil {
 		return fmt.Errorf("write snapshot checkpoint: %w", err)
 	}
 	if err := bw.Flush(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/translate/batch"
+	"github.com/zk2kraft/zk2kraft/translate/batch/checkpoint"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 )
 
@@ -161,6 +165,28 @@ func TestMetadataImageReplicatedSnapshottedAndExported(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Each snapshot is also kept as a plain Kafka checkpoint in the data dir,
+	// readable by translate/batch/checkpoint (Kafka's layout checks).
+	for i := 0; i < 3; i++ {
+		files, _ := filepath.Glob(filepath.Join(lc.Node(i).DataDir(), quorum.CheckpointDirName, "*.checkpoint"))
+		if len(files) != 1 || filepath.Base(files[0]) != name {
+			t.Fatalf("node %d: checkpoint files %v, want %s", i+1, files, name)
+		}
+		snap, err := checkpoint.Read(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Epoch != off.Epoch {
+			t.Fatalf("node %d: checkpoint epoch %d, want %d", i+1, snap.Epoch, off.Epoch)
+		}
+		f, _ := os.Open(files[0])
+		im, err := quorum.ReadImage(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameImage(t, fmt.Sprintf("node %d data dir checkpoint", i+1), leader, im)
+	}
 	if _, err := c.Append(ctx, topicRecords("after-snapshot", 2), nil, client.AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +208,68 @@ func TestMetadataImageReplicatedSnapshottedAndExported(t *testing.T) {
 	}
 	if mvw.Meta["migration.phase"] != "copied" || pos2.NextOffset != wantLast+4 {
 		t.Fatalf("after restart: meta %v, position %+v", mvw.Meta, pos2)
+	}
+}
+
+func TestRecordStream(t *testing.T) {
+	_, c := startMeta(t, 3, func(cfg *quorum.Config) { cfg.RetainBytes = 64 << 10 })
+	ctx := ctxT(t, 30*time.Second)
+	first, err := c.Append(ctx, featureRecords(), nil, client.AppendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []client.Offsets
+	for i := 0; i < 3; i++ {
+		o, err := c.Append(ctx, topicRecords(fmt.Sprintf("s%d", i), 4), nil, client.AppendOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		offs = append(offs, o)
+	}
+	data, next, err := c.Records(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != offs[2].Last+1 {
+		t.Fatalf("next offset %d, want %d", next, offs[2].Last+1)
+	}
+	var got []batch.Batch
+	if _, err := batch.Scan("stream", data, func(_ int64, b *batch.Batch) error { got = append(got, *b); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0].BaseOffset != first.Base || got[3].BaseOffset != offs[2].Base || got[3].PartitionLeaderEpoch != offs[2].Epoch || len(got[3].Records) != 5 {
+		t.Fatalf("stream: %d batches, last %+v", len(got), got[len(got)-1])
+	}
+	// From the middle of a batch: that batch is returned (Kafka semantics).
+	if data, _, err := c.Records(ctx, offs[1].Base+2, 0); err != nil || len(data) == 0 {
+		t.Fatalf("mid-batch read: %v", err)
+	}
+	// Long poll: a read at the end waits for the next commit.
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, _, err := c.Records(ctx, next, 5*time.Second)
+		done <- result{d, err}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	t0 := time.Now()
+	if _, err := c.Append(ctx, topicRecords("late", 1), nil, client.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || len(r.data) == 0 || time.Since(t0) > 2*time.Second {
+		t.Fatalf("long poll: %d bytes, %v after %v", len(r.data), r.err, time.Since(t0))
+	}
+	// Records older than what a node keeps: read the image instead.
+	for i := 0; i < 40; i++ {
+		if _, err := c.Append(ctx, topicRecords(fmt.Sprintf("fill%d", i), 200), nil, client.AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := c.Records(ctx, 0, 0); !errors.Is(err, client.ErrOffsetTooOld) {
+		t.Fatalf("read of a dropped offset: err %v, want ErrOffsetTooOld", err)
 	}
 }

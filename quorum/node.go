@@ -117,6 +117,11 @@ type Node struct {
 	closeErr  error
 }
 
+// CheckpointDirName is the directory in a node's data dir that holds the
+// latest snapshot as a plain Kafka .checkpoint file (Kafka's own name for
+// the metadata log directory).
+const CheckpointDirName = "__cluster_metadata-0"
+
 const (
 	clusterIDFile = "cluster.id"
 	nodeIDFile    = "node.id"
@@ -160,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, clusterID: clusterID, log: log}
 	n.fsm = newFSM(clusterID, cfg.NewMachine(), log)
 	n.fsm.rebuild = n.rebuildMachine
+	n.fsm.checkpointDir = filepath.Join(cfg.DataDir, CheckpointDirName)
 	if cfg.RetainBytes > 0 {
 		n.fsm.retainMax = cfg.RetainBytes
 	}
@@ -663,3 +669,6 @@ func (n *Node) Image() (*image.Image, Position, error) {
 	}
 	return m.im.Clone(), n.fsm.pos, nil
 }
+
+// DataDir returns the node's data directory.
+func (n *Node) DataDir() string { return n.cfg.DataDir }
