@@ -61,14 +61,14 @@ func phaseIndex(p Phase) int {
 
 // Persistent states, kept in the quorum's Meta under KeyState.
 const (
-	StateNone           = ""               // nothing written
-	StateCopying        = "copying"        // bootstrap written, copy under way (transaction open)
-	StateCopied         = "copied"         // copy committed (EndTransactionRecord)
-	StateMirroring      = "mirroring"      // dual-write has run
-	StateVerified       = "verified"       // parity proven
+	StateNone           = ""                // nothing written
+	StateCopying        = "copying"         // bootstrap written, copy under way (transaction open)
+	StateCopied         = "copied"          // copy committed (EndTransactionRecord)
+	StateMirroring      = "mirroring"       // dual-write has run
+	StateVerified       = "verified"        // parity proven
 	StateCutoverStarted = "cutover-started" // the claim of ZooKeeper's controller role has begun
-	StateCutover        = "cutover"        // done: the quorum is authoritative
-	StateAborted        = "aborted"        // abort ran: this quorum must be wiped
+	StateCutover        = "cutover"         // done: the quorum is authoritative
+	StateAborted        = "aborted"         // abort ran: this quorum must be wiped
 )
 
 // Meta keys of the migration's state in the quorum. They are written with
