@@ -214,8 +214,10 @@ func (e *engine) serve(c *serverConn, s *session) error {
 		e.readLoop(c, s, inflight, &closing, failConn)
 	}()
 	pingStop := make(chan struct{})
+	pingDone := make(chan struct{})
+	period := s.timeout / 3
 	go func() {
-		period := s.timeout / 3
+		defer close(pingDone)
 		t := time.NewTicker(period / 2)
 		defer t.Stop()
 		for {
@@ -232,7 +234,10 @@ func (e *engine) serve(c *serverConn, s *session) error {
 			}
 		}
 	}()
-	defer close(pingStop)
+	defer func() {
+		close(pingStop)
+		<-pingDone
+	}()
 
 	xid := int32(0)
 	for {

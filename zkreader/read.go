@@ -196,24 +196,27 @@ func Read(ctx context.Context, opts Options) (*Snapshot, error) {
 	return snap, nil
 }
 
-// probe checks that the chroot exists and whether multiRead works.
+// probe checks that the chroot exists and whether multiRead works, on the
+// first server that answers.
 func probe(ctx context.Context, o *Options, servers []string, chroot string, tlsCfg *tls.Config) (bool, error) {
-	var c *serverConn
 	var lastErr error
 	for _, addr := range servers {
-		var err error
-		c, err = dialServer(ctx, addr, o, tlsCfg, &session{})
-		if err == nil {
-			break
-		}
-		if errors.Is(err, ErrAuthFailed) {
-			return false, err
+		multi, err, retry := probeServer(ctx, o, addr, chroot, tlsCfg)
+		if !retry {
+			return multi, err
 		}
 		lastErr = err
-		o.Logger.Warn("zookeeper server unreachable", "server", addr, "err", err)
+		o.Logger.Warn("zookeeper server unusable, trying the next one", "server", addr, "err", err)
 	}
-	if c == nil {
-		return false, fmt.Errorf("no ZooKeeper server of %v reachable: %w", servers, lastErr)
+	return false, fmt.Errorf("no ZooKeeper server of %v reachable: %w", servers, lastErr)
+}
+
+// probeServer probes one server; retry reports a connection problem that
+// another server may not have.
+func probeServer(ctx context.Context, o *Options, addr, chroot string, tlsCfg *tls.Config) (multi bool, err error, retry bool) {
+	c, err := dialServer(ctx, addr, o, tlsCfg, &session{})
+	if err != nil {
+		return false, err, !errors.Is(err, ErrAuthFailed) && ctx.Err() == nil
 	}
 	defer c.close()
 	root := chroot
@@ -243,17 +246,17 @@ func probe(ctx context.Context, o *Options, servers []string, chroot string, tls
 	}
 	h, _, err := roundTrip(pathRequest(1, opGetData, root))
 	if err != nil {
-		return false, fmt.Errorf("read %s on %s: %w", root, c.addr, err)
+		return false, fmt.Errorf("read %s on %s: %w", root, addr, err), true
 	}
 	switch h.err {
 	case errOK:
 	case errNoNode:
-		return false, fmt.Errorf("chroot %s does not exist on %s (wrong --chroot?)", root, c.addr)
+		return false, fmt.Errorf("chroot %s does not exist on %s (wrong --chroot?)", root, addr), false
 	default:
-		return false, fmt.Errorf("read %s on %s: %s", root, c.addr, zkErrName(h.err))
+		return false, fmt.Errorf("read %s on %s: %s", root, addr, zkErrName(h.err)), false
 	}
 	if o.Mode == ModeGet {
-		return false, nil
+		return false, nil, false
 	}
 	h, d, err := roundTrip(multiReadRequest(2, []*op{{kind: kindData, path: "/"}}, chroot))
 	ok := err == nil && h.err == errOK
@@ -263,14 +266,14 @@ func probe(ctx context.Context, o *Options, servers []string, chroot string, tls
 	}
 	if !ok {
 		if o.Mode == ModeMultiRead {
-			return false, fmt.Errorf("%w on %s; use read mode auto or get", errUnsupported, c.addr)
+			return false, fmt.Errorf("%w on %s; use read mode auto or get", errUnsupported, addr), false
 		}
-		o.Logger.Info("multiRead not supported, falling back to pipelined gets", "server", c.addr)
-		return false, nil
+		o.Logger.Info("multiRead not supported, falling back to pipelined gets", "server", addr)
+		return false, nil, false
 	}
 	c.nc.SetDeadline(time.Now().Add(time.Second))
 	c.send(requestHeader(3, opCloseSession), true)
-	return true, nil
+	return true, nil, false
 }
 
 // builder assembles the Snapshot from replies (handlers run one at a time).
