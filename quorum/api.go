@@ -85,7 +85,7 @@ func (n *Node) startAPI() error {
 	n.api = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         n.cfg.TLS,
+		TLSConfig:         n.cfg.TLS.Clone(), // ServeTLS edits it (HTTP/2 protocols)
 		ErrorLog:          nil,
 	}
 	n.apiLn = ln
