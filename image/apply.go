@@ -32,9 +32,9 @@ func reject(r records.Record, format string, args ...any) error {
 // MetadataDelta do. A record that contradicts the image returns an
 // *ApplyError and changes nothing.
 //
-// Transactions: BeginTransactionRecord remembers the image (a deep copy, so
-// begin a transaction while the image is small, as the migration does);
-// AbortTransactionRecord restores it; EndTransactionRecord forgets it.
+// Transactions: while one is open, Apply journals what each record replaces;
+// AbortTransactionRecord undoes the transaction's records (the cost is
+// proportional to them), EndTransactionRecord drops the journal.
 func (im *Image) Apply(v records.Versioned) error {
 	if v.Record == nil {
 		return &ApplyError{Type: "nil", Reason: "no record"}
@@ -56,17 +56,17 @@ func (im *Image) Apply(v records.Versioned) error {
 		if r.Mechanism != 1 && r.Mechanism != 2 {
 			return reject(r, "user %q: unknown SCRAM mechanism %d (want 1 SCRAM-SHA-256 or 2 SCRAM-SHA-512)", r.Name, r.Mechanism)
 		}
-		im.scram[ScramKey{r.Name, r.Mechanism}] = &ScramCredential{
+		im.putScram(ScramKey{r.Name, r.Mechanism}, &ScramCredential{
 			Name: r.Name, Mechanism: r.Mechanism, Salt: slices.Clone(r.Salt),
 			StoredKey: slices.Clone(r.StoredKey), ServerKey: slices.Clone(r.ServerKey), Iterations: r.Iterations,
-		}
+		})
 		return nil
 	case *records.RemoveUserScramCredentialRecord:
 		k := ScramKey{r.Name, r.Mechanism}
 		if im.scram[k] == nil {
 			return reject(r, "no SCRAM credential for user %q mechanism %d", r.Name, r.Mechanism)
 		}
-		delete(im.scram, k)
+		im.putScram(k, nil)
 		return nil
 	case *records.AccessControlEntryRecord:
 		return im.applyACL(r)
@@ -74,28 +74,29 @@ func (im *Image) Apply(v records.Versioned) error {
 		if im.acls[r.Id] == nil {
 			return reject(r, "no ACL with id %s", r.Id)
 		}
-		delete(im.acls, r.Id)
+		im.putACL(r.Id, nil)
 		return nil
 	case *records.ProducerIdsRecord:
 		if r.NextProducerId <= im.nextProducerID {
 			return reject(r, "next producer id %d is not greater than the current %d", r.NextProducerId, im.nextProducerID)
 		}
+		im.save(undo{kind: undoProducerID, obj: im.nextProducerID})
 		im.nextProducerID = r.NextProducerId
 		return nil
 	case *records.DelegationTokenRecord:
 		if r.TokenId == "" {
 			return reject(r, "empty token id")
 		}
-		im.tokens[r.TokenId] = &DelegationToken{
+		im.putToken(r.TokenId, &DelegationToken{
 			TokenID: r.TokenId, Owner: r.Owner, Requester: r.Requester, Renewers: slices.Clone(r.Renewers),
 			IssueTimestamp: r.IssueTimestamp, MaxTimestamp: r.MaxTimestamp, ExpirationTimestamp: r.ExpirationTimestamp,
-		}
+		})
 		return nil
 	case *records.RemoveDelegationTokenRecord:
 		if im.tokens[r.TokenId] == nil {
 			return reject(r, "no delegation token %q", r.TokenId)
 		}
-		delete(im.tokens, r.TokenId)
+		im.putToken(r.TokenId, nil)
 		return nil
 	case *records.FeatureLevelRecord:
 		if r.Name == MetadataVersionFeature {
@@ -103,6 +104,8 @@ func (im *Image) Apply(v records.Versioned) error {
 				return reject(r, "metadata.version level %d is not a known metadata version (1…22)", r.FeatureLevel)
 			}
 		}
+		old, had := im.features[r.Name]
+		im.save(undo{kind: undoFeature, key: r.Name, obj: old, had: had})
 		if r.FeatureLevel == 0 {
 			delete(im.features, r.Name)
 		} else {
@@ -113,6 +116,7 @@ func (im *Image) Apply(v records.Versioned) error {
 		if r.ZkMigrationState < 0 || r.ZkMigrationState > 3 {
 			return reject(r, "unknown ZkMigrationState %d (want 0 NONE, 1 MIGRATION, 2 PRE_MIGRATION or 3 POST_MIGRATION)", r.ZkMigrationState)
 		}
+		im.save(undo{kind: undoZkState, i8: im.zkMigrationState})
 		im.zkMigrationState = r.ZkMigrationState
 		return nil
 	case *records.RegisterBrokerRecord:
@@ -125,12 +129,12 @@ func (im *Image) Apply(v records.Versioned) error {
 		if b.Epoch != r.BrokerEpoch {
 			return reject(r, "broker %d is registered with epoch %d, not %d", r.BrokerId, b.Epoch, r.BrokerEpoch)
 		}
-		delete(im.brokers, r.BrokerId)
+		im.putBroker(r.BrokerId, nil)
 		return nil
 	case *records.FenceBrokerRecord:
-		return im.changeBroker(r, r.Id, r.Epoch, 1, 0)
+		return im.changeBroker(r, r.Id, r.Epoch, 1, 0, nil)
 	case *records.UnfenceBrokerRecord:
-		return im.changeBroker(r, r.Id, r.Epoch, -1, 0)
+		return im.changeBroker(r, r.Id, r.Epoch, -1, 0, nil)
 	case *records.BrokerRegistrationChangeRecord:
 		if r.Fenced < -1 || r.Fenced > 1 {
 			return reject(r, "broker %d: unknown value %d for Fenced (want -1, 0 or 1)", r.BrokerId, r.Fenced)
@@ -138,13 +142,11 @@ func (im *Image) Apply(v records.Versioned) error {
 		if r.InControlledShutdown < 0 || r.InControlledShutdown > 1 {
 			return reject(r, "broker %d: unknown value %d for InControlledShutdown (want 0 or 1)", r.BrokerId, r.InControlledShutdown)
 		}
-		if err := im.changeBroker(r, r.BrokerId, r.BrokerEpoch, r.Fenced, r.InControlledShutdown); err != nil {
-			return err
-		}
+		var logDirs []kafka.UUID
 		if r.LogDirs != nil && v.Version >= 2 {
-			im.brokers[r.BrokerId].LogDirs = slices.Clone(r.LogDirs)
+			logDirs = slices.Clone(r.LogDirs)
 		}
-		return nil
+		return im.changeBroker(r, r.BrokerId, r.BrokerEpoch, r.Fenced, r.InControlledShutdown, logDirs)
 	case *records.RegisterControllerRecord:
 		c := &Controller{ID: r.ControllerId, IncarnationID: r.IncarnationId, ZkMigrationReady: r.ZkMigrationReady}
 		for _, e := range r.EndPoints {
@@ -153,6 +155,7 @@ func (im *Image) Apply(v records.Versioned) error {
 		for _, f := range r.Features {
 			c.Features = append(c.Features, FeatureRange{f.Name, f.MinSupportedVersion, f.MaxSupportedVersion})
 		}
+		im.save(undo{kind: undoController, idx: r.ControllerId, obj: im.controllers[r.ControllerId]})
 		im.controllers[r.ControllerId] = c
 		return nil
 	case *records.BeginTransactionRecord:
@@ -163,21 +166,29 @@ func (im *Image) Apply(v records.Versioned) error {
 		if r.Name != nil {
 			name = *r.Name
 		}
-		im.txnUndo = im.Clone()
-		im.inTxn, im.txnName = true, name
+		im.saveTxn()
+		im.inTxn, im.txnName, im.txnMark = true, name, len(im.journal)
 		return nil
 	case *records.EndTransactionRecord:
 		if !im.inTxn {
 			return reject(r, "no open transaction")
 		}
-		im.inTxn, im.txnName, im.txnUndo = false, "", nil
+		im.saveTxn()
+		im.inTxn, im.txnName, im.txnMark = false, "", 0
+		if !im.journaling() {
+			im.clearJournal()
+		}
 		return nil
 	case *records.AbortTransactionRecord:
 		if !im.inTxn {
 			return reject(r, "no open transaction")
 		}
-		*im = *im.txnUndo
-		im.inTxn, im.txnName, im.txnUndo = false, "", nil
+		im.rollback(im.txnMark)
+		im.saveTxn()
+		im.inTxn, im.txnName, im.txnMark = false, "", 0
+		if !im.journaling() {
+			im.clearJournal()
+		}
 		return nil
 	case *records.NoOpRecord:
 		return nil
@@ -199,6 +210,7 @@ func (im *Image) applyTopic(r *records.TopicRecord) error {
 		return reject(r, "topic %q already exists with id %s", r.Name, t.ID)
 	}
 	t := &Topic{Name: r.Name, ID: r.TopicId}
+	im.save(undo{kind: undoTopicAdded, uuid: r.TopicId})
 	im.topicsByID[r.TopicId] = t
 	im.topicsByName[r.Name] = t
 	return nil
@@ -240,9 +252,14 @@ func (im *Image) applyPartition(r *records.PartitionRecord) error {
 	}
 	i, found := t.find(r.PartitionId)
 	if found {
+		if im.journaling() {
+			old := t.Partitions[i]
+			im.save(undo{kind: undoPartitionSet, uuid: t.ID, idx: int32(i), obj: &old})
+		}
 		t.Partitions[i] = p
 		return nil
 	}
+	im.save(undo{kind: undoPartitionInserted, uuid: t.ID, idx: int32(i)})
 	t.Partitions = slices.Insert(t.Partitions, i, p)
 	im.partitions++
 	return nil
@@ -334,6 +351,10 @@ func (im *Image) applyPartitionChange(r *records.PartitionChangeRecord) error {
 		p.LastKnownELR = cloneNonEmpty(r.LastKnownElr)
 	}
 	p.PartitionEpoch = old.PartitionEpoch + 1
+	if im.journaling() {
+		saved := *old
+		im.save(undo{kind: undoPartitionSet, uuid: t.ID, idx: int32(i), obj: &saved})
+	}
 	t.Partitions[i] = p
 	return nil
 }
@@ -343,11 +364,13 @@ func (im *Image) applyRemoveTopic(r *records.RemoveTopicRecord) error {
 	if t == nil {
 		return reject(r, "unknown topic id %s", r.TopicId)
 	}
+	res := ConfigResource{kafka.ConfigResourceTopic, t.Name}
+	im.save(undo{kind: undoTopicRemoved, obj: &topicRemoval{topic: t, config: im.configs[res]}})
 	delete(im.topicsByID, t.ID)
 	delete(im.topicsByName, t.Name)
 	im.partitions -= len(t.Partitions)
 	// MetadataDelta.replay(RemoveTopicRecord) also drops the topic's configs.
-	delete(im.configs, ConfigResource{kafka.ConfigResourceTopic, t.Name})
+	delete(im.configs, res)
 	return nil
 }
 
@@ -362,6 +385,10 @@ func (im *Image) applyConfig(r *records.ConfigRecord) error {
 	}
 	key := ConfigResource{r.ResourceType, r.ResourceName}
 	m := im.configs[key]
+	old, had := m[r.Name]
+	if im.journaling() {
+		im.save(undo{kind: undoConfig, obj: &configUndo{res: key, key: r.Name, old: old, had: had}})
+	}
 	if r.Value == nil {
 		if m != nil {
 			delete(m, r.Name)
@@ -420,21 +447,34 @@ func (im *Image) applyQuota(r *records.ClientQuotaRecord) error {
 	}
 	slices.SortFunc(parts, func(a, b EntityPart) int { return typeRank(a.Type) - typeRank(b.Type) })
 	k := EntityKey(parts)
-	q := im.quotas[k]
+	old := im.quotas[k]
 	if r.Remove {
-		if q != nil {
-			delete(q.Values, r.Key)
-			if len(q.Values) == 0 {
-				delete(im.quotas, k)
-			}
+		if old == nil {
+			return nil
 		}
-		return nil
+		if _, ok := old.Values[r.Key]; !ok {
+			return nil
+		}
 	}
-	if q == nil {
-		q = &QuotaEntity{Entity: parts, Values: map[string]float64{}}
+	// Replace the entity (saved objects are never modified).
+	q := &QuotaEntity{Entity: parts, Values: map[string]float64{}}
+	if old != nil {
+		q.Entity = old.Entity
+		for kk, vv := range old.Values {
+			q.Values[kk] = vv
+		}
+	}
+	if r.Remove {
+		delete(q.Values, r.Key)
+	} else {
+		q.Values[r.Key] = r.Value
+	}
+	im.save(undo{kind: undoQuota, key: k, obj: old})
+	if len(q.Values) == 0 {
+		delete(im.quotas, k)
+	} else {
 		im.quotas[k] = q
 	}
-	q.Values[r.Key] = r.Value
 	return nil
 }
 
@@ -457,10 +497,10 @@ func (im *Image) applyACL(r *records.AccessControlEntryRecord) error {
 	if r.PermissionType != 2 && r.PermissionType != 3 {
 		return reject(r, "ACL %s: unknown permission type %d (want 2 DENY or 3 ALLOW)", r.Id, r.PermissionType)
 	}
-	im.acls[r.Id] = &ACL{
+	im.putACL(r.Id, &ACL{
 		ID: r.Id, ResourceType: r.ResourceType, ResourceName: r.ResourceName, PatternType: r.PatternType,
 		Principal: r.Principal, Host: r.Host, Operation: r.Operation, PermissionType: r.PermissionType,
-	}
+	})
 	return nil
 }
 
@@ -491,21 +531,22 @@ func (im *Image) applyRegisterBroker(r *records.RegisterBrokerRecord) error {
 	for _, f := range r.Features {
 		b.Features = append(b.Features, FeatureRange{f.Name, f.MinSupportedVersion, f.MaxSupportedVersion})
 	}
-	im.brokers[r.BrokerId] = b
+	im.putBroker(r.BrokerId, b)
 	return nil
 }
 
 // changeBroker applies a fencing (1 fence, -1 unfence, 0 none) and
 // controlled-shutdown (1 yes, 0 none) change, as ClusterControlManager
 // replayRegistrationChange does.
-func (im *Image) changeBroker(r records.Record, id int32, epoch int64, fenced, shutdown int8) error {
-	b := im.brokers[id]
-	if b == nil {
+func (im *Image) changeBroker(r records.Record, id int32, epoch int64, fenced, shutdown int8, logDirs []kafka.UUID) error {
+	old := im.brokers[id]
+	if old == nil {
 		return reject(r, "no registration for broker %d", id)
 	}
-	if b.Epoch != epoch {
-		return reject(r, "broker %d is registered with epoch %d, not %d", id, b.Epoch, epoch)
+	if old.Epoch != epoch {
+		return reject(r, "broker %d is registered with epoch %d, not %d", id, old.Epoch, epoch)
 	}
+	b := *old
 	switch fenced {
 	case 1:
 		b.Fenced = true
@@ -515,5 +556,51 @@ func (im *Image) changeBroker(r records.Record, id int32, epoch int64, fenced, s
 	if shutdown == 1 {
 		b.InControlledShutdown = true
 	}
+	if logDirs != nil {
+		b.LogDirs = logDirs
+	}
+	im.putBroker(id, &b)
 	return nil
+}
+
+// Journaled replacements of whole objects (nil deletes).
+
+func (im *Image) putBroker(id int32, b *Broker) {
+	im.save(undo{kind: undoBroker, idx: id, obj: im.brokers[id]})
+	if b == nil {
+		delete(im.brokers, id)
+	} else {
+		im.brokers[id] = b
+	}
+}
+
+func (im *Image) putScram(k ScramKey, c *ScramCredential) {
+	im.save(undo{kind: undoScram, obj: &scramUndo{key: k, old: im.scram[k]}})
+	if c == nil {
+		delete(im.scram, k)
+	} else {
+		im.scram[k] = c
+	}
+}
+
+func (im *Image) putACL(id kafka.UUID, a *ACL) {
+	im.save(undo{kind: undoACL, uuid: id, obj: im.acls[id]})
+	if a == nil {
+		delete(im.acls, id)
+	} else {
+		im.acls[id] = a
+	}
+}
+
+func (im *Image) putToken(id string, t *DelegationToken) {
+	im.save(undo{kind: undoToken, key: id, obj: im.tokens[id]})
+	if t == nil {
+		delete(im.tokens, id)
+	} else {
+		im.tokens[id] = t
+	}
+}
+
+func (im *Image) saveTxn() {
+	im.save(undo{kind: undoTxn, obj: &txnState{inTxn: im.inTxn, name: im.txnName, mark: im.txnMark}})
 }

@@ -44,10 +44,13 @@ type Image struct {
 	nextProducerID   int64
 	tokens           map[string]*DelegationToken
 
-	// Open metadata transaction (BeginTransactionRecord .. End/Abort).
-	inTxn   bool
-	txnName string
-	txnUndo *Image // the image before the transaction, restored on abort
+	// Open metadata transaction (BeginTransactionRecord .. End/Abort) and
+	// the undo journal (journal.go).
+	inTxn      bool
+	txnName    string
+	txnMark    int // journal length when the transaction began
+	batchDepth int
+	journal    []undo
 }
 
 // New returns an empty image (Kafka's MetadataImage.EMPTY).
@@ -430,15 +433,7 @@ func (im *Image) Clone() *Image {
 	}
 	c.zkMigrationState = im.zkMigrationState
 	for id, b := range im.brokers {
-		nb := *b
-		nb.Endpoints = slices.Clone(b.Endpoints)
-		nb.Features = slices.Clone(b.Features)
-		nb.LogDirs = slices.Clone(b.LogDirs)
-		if b.Rack != nil {
-			r := *b.Rack
-			nb.Rack = &r
-		}
-		c.brokers[id] = &nb
+		c.brokers[id] = cloneBroker(b)
 	}
 	for id, ctl := range im.controllers {
 		n := *ctl
@@ -463,11 +458,7 @@ func (im *Image) Clone() *Image {
 		c.configs[r] = nm
 	}
 	for k, q := range im.quotas {
-		nq := &QuotaEntity{Entity: cloneEntity(q.Entity), Values: make(map[string]float64, len(q.Values))}
-		for kk, v := range q.Values {
-			nq.Values[kk] = v
-		}
-		c.quotas[k] = nq
+		c.quotas[k] = cloneQuota(q)
 	}
 	for k, s := range im.scram {
 		ns := *s
@@ -486,11 +477,34 @@ func (im *Image) Clone() *Image {
 		nt.Renewers = slices.Clone(t.Renewers)
 		c.tokens[k] = &nt
 	}
-	c.inTxn, c.txnName = im.inTxn, im.txnName
-	if im.txnUndo != nil {
-		c.txnUndo = im.txnUndo.Clone()
+	c.inTxn, c.txnName, c.txnMark = im.inTxn, im.txnName, im.txnMark
+	if len(im.journal) > 0 {
+		c.journal = make([]undo, len(im.journal))
+		for i, u := range im.journal {
+			c.journal[i] = cloneUndo(u)
+		}
 	}
 	return c
+}
+
+func cloneBroker(b *Broker) *Broker {
+	nb := *b
+	nb.Endpoints = slices.Clone(b.Endpoints)
+	nb.Features = slices.Clone(b.Features)
+	nb.LogDirs = slices.Clone(b.LogDirs)
+	if b.Rack != nil {
+		r := *b.Rack
+		nb.Rack = &r
+	}
+	return &nb
+}
+
+func cloneQuota(q *QuotaEntity) *QuotaEntity {
+	nq := &QuotaEntity{Entity: cloneEntity(q.Entity), Values: make(map[string]float64, len(q.Values))}
+	for k, v := range q.Values {
+		nq.Values[k] = v
+	}
+	return nq
 }
 
 func clonePartition(p *Partition) Partition {
