@@ -502,6 +502,7 @@ func (m *Migration) copy(ctx context.Context, pr *PhaseReport) error {
 		}
 		tk.Add(int64(len(m.batches[i])))
 		pr.Items += int64(len(m.batches[i]))
+		m.log.Debug("migrate: copy batch committed", "batch", i+1, "of", total, "records", len(m.batches[i]))
 	}
 	pr.Unit = "records"
 	tk.Finish()

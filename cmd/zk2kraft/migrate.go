@@ -35,6 +35,7 @@ func newMigrateCmd() *cobra.Command {
 		stateDir string
 		noMirror bool
 		vtimeout time.Duration
+		maxBatch int
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --zk CONNECT --quorum HOST:PORT,... [--until PHASE] [--dry-run] [--yes]",
@@ -79,6 +80,7 @@ not confirmed), 130 interrupted (rerun to resume).`,
 			defer q.Close()
 			pf, done := cliProgress()
 			topts := tf.options()
+			topts.MaxBatchRecords = maxBatch
 			opts := migrate.Options{
 				ZK: zo, Quorum: q, Until: ph, DryRun: dryRun, Yes: yes, Translate: topts, AssignTopicIDs: tf.assignTopicIDs,
 				StateDir: stateDir, VerifyTimeout: vtimeout, Logger: slog.Default(),
@@ -129,6 +131,8 @@ not confirmed), 130 interrupted (rerun to resume).`,
 	fl.StringVar(&stateDir, "state-dir", "", "keep the snapshot being copied here, so an interrupted copy resumes with the same data (else it restarts from a new read)")
 	fl.BoolVar(&noMirror, "no-mirror", false, "do not run the dual-write (only for a cluster frozen for the migration)")
 	fl.DurationVar(&vtimeout, "verify-timeout", 2*time.Minute, "how long a verification may try to reach parity")
+	fl.IntVar(&maxBatch, "max-batch-records", 0, "records per copy batch (default Kafka's 10,000)")
+	fl.MarkHidden("max-batch-records")
 	completeWords(cmd, "until", "check", "snapshot", "copied", "mirroring", "verified", "cutover")
 	return cmd
 }
