@@ -63,6 +63,17 @@ func (r *Result) CheckpointRecords() ([]records.Versioned, error) {
 	return recs, nil
 }
 
+// CheckpointID is the snapshot id a checkpoint of the result gets when the
+// quorum's log is Log() from offset 0 at epoch 0: the end offset is the number
+// of records of Log() (exclusive end, as Kafka names snapshots).
+func (r *Result) CheckpointID() checkpoint.SnapshotID {
+	n := 0
+	for _, b := range r.Log() {
+		n += len(b)
+	}
+	return checkpoint.SnapshotID{EndOffset: int64(n), Epoch: 0}
+}
+
 // WriteCheckpoint writes a Kafka-layout snapshot (.checkpoint) of the
 // migrated state to w, at snapshot epoch 0.
 func WriteCheckpoint(ctx context.Context, w io.Writer, r *Result) error {
@@ -121,7 +132,7 @@ func WriteText(w io.Writer, snap *zkreader.Snapshot, r *Result) error {
 	for _, k := range kinds {
 		list := byKind[k]
 		if len(list) > 5 && k != "password-config" {
-			p("  %-24s %d znodes, e.g. %s: %s\n", k, len(list), list[0].Path, list[0].Reason)
+			p("  %-24s %d paths, e.g. %s: %s\n", k, len(list), list[0].Path, list[0].Reason)
 			continue
 		}
 		for _, s := range list {

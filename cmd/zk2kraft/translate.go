@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zk2kraft/zk2kraft/translate"
+	"github.com/zk2kraft/zk2kraft/translate/batch/checkpoint"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
@@ -58,7 +59,7 @@ Exit codes: 0 translated, 1 blocker findings (the migration must not start), 2 u
 	fl := cmd.Flags()
 	fl.StringVar(&f.snapshot, "snapshot", "", "read a snapshot file written by 'zk2kraft snapshot' instead of ZooKeeper")
 	fl.StringVarP(&f.output, "output", "o", "text", "text, json or checkpoint")
-	fl.StringVar(&f.out, "out", "", "write the output to FILE (written whole, then renamed into place) instead of stdout")
+	fl.StringVar(&f.out, "out", "", "write the output to FILE (written whole, then renamed into place) instead of stdout; for checkpoint a directory gets Kafka's <end offset>-<epoch>.checkpoint name")
 	fl.StringVar(&f.view, "records", "log", "for --output json: log (bootstrap, registrations, the copy, in log order) or image (the migrated image, checkpoint order)")
 	fl.StringVar(&f.metadataVersion, "metadata-version", "3.9-IV0", "target metadata.version (3.6-IV1 … 3.9-IV0; a release like 3.7 means its last version)")
 	fl.BoolVar(&f.showSecrets, "show-secrets", false, "print SCRAM salts/keys and decrypted password configs")
@@ -145,6 +146,12 @@ func runTranslate(cmd *cobra.Command, f *translateFlags) error {
 		return withExitCode(2, fmt.Errorf("translate: write %s output: %w", f.output, err))
 	}
 	if f.out != "" {
+		if st, err := os.Stat(f.out); err == nil && st.IsDir() {
+			if f.output != "checkpoint" {
+				return withExitCode(2, fmt.Errorf("--out %s is a directory (only --output checkpoint writes into a directory)", f.out))
+			}
+			f.out = filepath.Join(f.out, checkpoint.FileName(res.CheckpointID()))
+		}
 		if err := translateWriteFile(f.out, buf.Bytes()); err != nil {
 			return withExitCode(2, fmt.Errorf("--out: %w", err))
 		}

@@ -124,6 +124,14 @@ func TestTranslateCLICheckpointAndText(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("CLI checkpoint differs from translate's golden checkpoint")
 	}
+	// A directory gets Kafka's file name: end offset = records of the log.
+	if code := exitCodeOf(runCLI(t, "translate", "--snapshot", snap, "-o", "checkpoint", "--out", dir, "--password-encoder-secret", "secret")); code != 1 {
+		t.Fatalf("exit code %d", code)
+	}
+	named := filepath.Join(dir, "00000000000000000074-0000000000.checkpoint")
+	if b, err := os.ReadFile(named); err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("checkpoint in directory: %v", err)
+	}
 	txt := filepath.Join(dir, "summary.txt")
 	if code := exitCodeOf(runCLI(t, "translate", "--snapshot", snap, "--out", txt)); code != 1 {
 		t.Fatalf("exit code %d", code)
