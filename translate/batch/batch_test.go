@@ -419,6 +419,21 @@ func FuzzDecode(f *testing.F) {
 		f.Add(bt)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		checkDecode(t, in)
+		// Again with the CRC made right, so that mutations reach the
+		// header and record parsing behind the checksum.
+		if len(in) >= HeaderSize {
+			fixed := append([]byte{}, in...)
+			if size, err := BatchSize(fixed); err == nil && size <= len(fixed) {
+				reCRC(fixed[:size])
+			}
+			checkDecode(t, fixed)
+		}
+	})
+}
+
+func checkDecode(t *testing.T, in []byte) {
+	{
 		d, n, err := Decode(in)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTruncated) {
@@ -435,5 +450,5 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded batch does not decode: %v", err)
 		}
 		DecodeRecords(&d) // must not panic
-	})
+	}
 }
