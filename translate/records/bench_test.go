@@ -33,6 +33,9 @@ func benchMix() []Versioned {
 func BenchmarkEncodeFrames(b *testing.B) {
 	mix := benchMix()
 	buf := make([]byte, 0, 1<<16)
+	for _, v := range mix { // warm up
+		buf, _ = AppendFrame(buf[:0], v)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	n := 0
@@ -94,4 +97,29 @@ func BenchmarkPartitionRecordBytes(b *testing.B) {
 		size = len(f)
 	}
 	b.ReportMetric(float64(size), "bytes/partition")
+}
+
+// BenchmarkJSONLines measures Kafka-style JSON lines written per second for
+// the PartitionRecord-heavy mix.
+func BenchmarkJSONLines(b *testing.B) {
+	mix := benchMix()
+	var buf []byte
+	for _, v := range mix { // warm up
+		buf, _ = AppendJSONLine(buf[:0], v, JSONOptions{})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for i := 0; i < b.N; i++ {
+		for pass := 0; pass < 30; pass++ {
+			for _, v := range mix {
+				var err error
+				if buf, err = AppendJSONLine(buf[:0], v, JSONOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
