@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
 )
@@ -345,13 +347,20 @@ func TestCutOffLeaderStepsDownUncommittedNeverApplied(t *testing.T) {
 	lc, c := startKV(t, 3)
 	appendKV(t, c, "before=1")
 	old := lc.Leader()
+	lastBefore := lc.Node(old).Status().LastIndex
 	lc.Disconnect(old)
-	// The cut-off leader takes an entry it can never commit.
+	// The cut-off leader takes an entry into its log that it can never commit.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	_, err := lc.Node(old).Append(ctx, quorum.EncodeEntry(quorum.Entry{ExpectedOffset: -1, Batch: quorum.TestBatch("lost=1")}))
 	cancel()
 	if err == nil {
 		t.Fatal("a leader cut off from its quorum committed an entry")
+	}
+	if !errors.Is(err, raft.ErrLeadershipLost) {
+		t.Fatalf("append on the cut-off leader: %v, want leadership lost (the entry must have entered its log)", err)
+	}
+	if last := lc.Node(old).Status().LastIndex; last <= lastBefore {
+		t.Fatalf("cut-off leader's last index %d, was %d: the entry never reached its log", last, lastBefore)
 	}
 	// It steps down; the others elect a leader that takes writes.
 	deadline := time.Now().Add(5 * time.Second)

@@ -87,7 +87,7 @@ type Config struct {
 	Timing            Timing // zero: LoopbackTiming
 	SnapshotThreshold uint64 // entries between snapshots (0: 8192)
 	SnapshotInterval  time.Duration
-	TrailingLogs      uint64 // entries kept after a snapshot (0: 10240)
+	TrailingLogs      uint64 // entries kept after a snapshot (0: 2048)
 	RetainBytes       int    // bytes of recent batches kept for the record stream (0: 64 MiB)
 
 	NewMachine func() Machine // the state machine; nil: the metadata image
@@ -283,12 +283,12 @@ func (n *Node) startRaft(advertise string) error {
 	if cfg.SnapshotInterval > 0 {
 		rc.SnapshotInterval = cfg.SnapshotInterval
 	}
-	rc.TrailingLogs = 10240
+	rc.TrailingLogs = 2048
 	if cfg.TrailingLogs > 0 {
 		rc.TrailingLogs = cfg.TrailingLogs
 	}
 	rc.BatchApplyCh = true
-	rc.MaxAppendEntries = 256
+	rc.MaxAppendEntries = 64
 	rc.NoLegacyTelemetry = true
 	rc.Logger = newHCLogger(n.log)
 

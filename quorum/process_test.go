@@ -108,6 +108,9 @@ func TestProcessesKillLeader9(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := ctxT(t, 60*time.Second)
+	if st, err := c.WaitReady(ctx); err != nil || st.ClusterID != "MkU3OEVBNTcwNTJENDM2Qg" {
+		t.Fatalf("wait ready: %+v %v", st, err)
+	}
 	if _, err := c.Append(ctx, featureRecords(), map[string]string{"migration.phase": "copying"}, client.AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -531,3 +531,22 @@ func (c *Client) Records(ctx context.Context, from int64, wait time.Duration) ([
 	next, _ := strconv.ParseInt(h.Get(quorum.HeaderNextOffset), 10, 64)
 	return body, next, nil
 }
+
+// WaitReady waits until the quorum has a leader that answers, and returns
+// its status.
+func (c *Client) WaitReady(ctx context.Context) (quorum.Status, error) {
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.State == "Leader" {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("no leader (node %s is %s)", st.NodeID, st.State)
+			}
+			return st, fmt.Errorf("quorum not ready: %w (%v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
