@@ -1,0 +1,1118 @@
+// Package dualwrite mirrors every change of a ZooKeeper-mode Kafka cluster's
+// metadata into the quorum, from the copy until the cutover (issue 6).
+//
+// # How changes are caught
+//
+// On start (and after every session expiry) the mirror walks the watched
+// part of the tree (topics and partition states, pending deletions, topic
+// and broker configs, quotas and SCRAM, ACLs, the producer-id block,
+// delegation tokens) with go-zookeeper's GetW/ChildrenW, arming a one-shot
+// watch on every znode as it reads it (an exists watch on fixed paths that do
+// not exist yet). Every watch event re-reads its znode with a new watch, so a
+// watch is always armed no later than the read it follows; a change made
+// between a read and the next event is seen by the next read. The walk's
+// reads are compared with the quorum's image, not with a zxid: whatever
+// changed since the snapshot (or since the mirror last ran) is written, and
+// objects ZooKeeper no longer has are removed.
+//
+// # How changes are applied
+//
+// Each read is parsed with zkreader's parsers into a model of ZooKeeper;
+// each touched object (a topic, a partition, a config, a quota znode, an ACL
+// resource, ...) is translated with translate (a snapshot holding just that
+// object) and diffed against the mirror's view of the quorum's image to get
+// the records a KRaft controller would write (see deltas). A change is taken
+// from the znode's current data and Stat, never from the event, so an event
+// that arrives twice, late or out of order, or a re-read after a reconnect,
+// never writes an old value over a newer one (an answer with an older mzxid
+// than the one applied is dropped).
+//
+// # Position and exactly-once
+//
+// Records are batched (by count and a short linger) and appended through the
+// quorum client with Meta, applied atomically with the batch:
+//
+//	mirror.zxid   0x...  every ZooKeeper change with a zxid up to this one is in the quorum
+//	mirror.seq    N      batches the mirror has appended
+//	mirror.owner  ID     the running mirror (a restarted one takes over)
+//
+// Each append is conditional on mirror.seq and mirror.owner and carries the
+// token mirror:<owner>:<seq>, so a retry after a leader change or a timeout
+// is applied at most once, and two mirrors never interleave. The position is
+// sound: ZooKeeper sends a session's watch events in zxid order, in line with
+// its replies, so once every event received before a reply with zxid Z has
+// been read and written, every change up to Z is in the quorum. When idle, a
+// heartbeat (srvr's Zxid on the session's server, then a sync on the session)
+// moves the position to ZooKeeper's newest zxid.
+//
+// # Faults
+//
+// A ZooKeeper server dies: go-zookeeper moves the session to another server
+// and re-arms every watch with the last zxid seen, so changes made meanwhile
+// fire at once; reads cut off are retried. The position does not advance
+// until a sync issued after the reconnect has answered. The session expires:
+// every watch is gone, so the mirror walks the whole tree again on the new
+// session and writes the difference. The quorum is unreachable or changes
+// leader: the batch is retried with the same token; meanwhile reads go on
+// and only mark objects dirty, so memory is bounded by the number of objects,
+// not of changes, and the backlog drains in a few large batches. The process
+// is killed: a new run reads the quorum's image and position and walks the
+// tree; nothing committed is written twice and nothing missing is skipped.
+package dualwrite
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zk2kraft/zk2kraft/metrics"
+	"github.com/zk2kraft/zk2kraft/quorum"
+	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/translate"
+	"github.com/zk2kraft/zk2kraft/translate/records"
+	"github.com/zk2kraft/zk2kraft/zkreader"
+)
+
+// Meta keys the mirror keeps in the quorum.
+const (
+	MetaZxid    = "mirror.zxid"
+	MetaSeq     = "mirror.seq"
+	MetaOwner   = "mirror.owner"
+	MetaUpdated = "mirror.updated_ms"
+)
+
+// ErrTakenOver means another mirror took over the quorum.
+var ErrTakenOver = errors.New("another mirror took over the quorum")
+
+// ErrNotCopied means the quorum holds no completed copy to mirror onto.
+var ErrNotCopied = errors.New("the quorum holds no completed copy of the cluster")
+
+// Options of a mirror.
+type Options struct {
+	// ZK says where ZooKeeper is: Connect ("h1:p1,h2:p2/chroot"), Chroot,
+	// Auth ("user:password", digest) and SessionTimeout are used.
+	ZK zkreader.Options
+	// Quorum is the quorum's client.
+	Quorum *client.Client
+	// Translate must be what the copy used (metadata version, password
+	// encoder secret, assigned topic ids).
+	Translate translate.Options
+	// FromZxid is the position when the quorum holds none yet: the MaxZxid
+	// of the snapshot the copy was made from.
+	FromZxid int64
+	// AnyState mirrors onto a quorum whose ZkMigrationState is not MIGRATION
+	// (e.g. an empty quorum in a test). A quorum inside a transaction (a
+	// copy under way) is always refused.
+	AnyState bool
+	// If is added to the precondition of every append (e.g. the migration's
+	// phase key), so the mirror stops when the migration moves on.
+	If map[string]string
+	// Linger is how long a change waits for others to share its batch
+	// (default 2 ms). MaxBatchRecords caps a batch (default 2000; one
+	// object's records are never split).
+	Linger          time.Duration
+	MaxBatchRecords int
+	// Readers is the number of reads in flight on the session (default 32).
+	Readers int
+	// Heartbeat is how often the position is brought up to ZooKeeper's
+	// newest zxid when nothing changes (default 200 ms; negative: never).
+	Heartbeat time.Duration
+	// LagSamples is how many recent change lags the p50/p99 are taken over
+	// (default 16384).
+	LagSamples int
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
+}
+
+// Stats are the mirror's figures.
+type Stats struct {
+	Seen       int64         `json:"changes_seen"`    // watch events received
+	Applied    int64         `json:"changes_applied"` // object changes committed to the quorum
+	Records    int64         `json:"records"`         // records committed
+	Batches    int64         `json:"batches"`
+	Backlog    int           `json:"backlog"` // reads pending and objects not yet committed
+	LagP50     time.Duration `json:"lag_p50_ns"`
+	LagP99     time.Duration `json:"lag_p99_ns"`
+	LagMax     time.Duration `json:"lag_max_ns"`
+	LagSamples int           `json:"lag_samples"`
+	Reconnects int64         `json:"reconnects"`
+	Expired    int64         `json:"session_expirations"`
+	Walks      int64         `json:"walks"` // full watch-arming reads of the tree
+	Walking    bool          `json:"walking"`
+	Position   int64         `json:"position_zxid"` // committed position
+	Rejected   int64         `json:"rejected_batches"`
+	Retries    int64         `json:"append_retries"`
+	Seq        uint64        `json:"seq"`
+}
+
+type dirtyInfo struct {
+	seq   uint64
+	at    int64 // ms: the oldest write not yet committed
+	event bool
+}
+
+type candidate struct {
+	zxid int64
+	ev   uint64
+}
+
+// Mirror mirrors ZooKeeper into the quorum. Create it with New and Run it.
+type Mirror struct {
+	opts   Options
+	log    *slog.Logger
+	q      *client.Client
+	chroot string
+	owner  string
+	mx     *mirrorMetrics
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	conn     *zk.Conn
+	stopped  bool
+	model    *model
+	view     *view
+	deltas   *deltas
+	queue    []*item
+	queued   map[itemKey]*item
+	inflight map[itemKey]*item
+	// outstanding counts reads pending per topic (see objKey.owner).
+	outstanding map[string]int
+	dirty       map[objKey]*dirtyInfo
+	seqs        *seqSet
+	evSeq       uint64
+	gen         int // session generation: a new session starts a new walk
+	walking     bool
+	walkLeft    int
+	started     bool // the first session started the first walk
+	expired     bool
+	connGen     int       // bumped on every disconnect
+	connectedAt time.Time // when the current connection got its session
+	barrierOK   bool      // a sync issued after the reconnect has answered
+	cands       []candidate
+	wake        chan struct{}
+
+	committed int64 // position committed to the quorum
+	seq       uint64
+	lastMeta  time.Time
+	lastGauge time.Time
+	rejects   int
+	stats     Stats
+	lags      []time.Duration
+	lagNext   int
+	lagFull   bool
+	oldest    int64 // ms of the oldest change not committed (0: none)
+}
+
+// New checks the options. Run starts the mirror.
+func New(opts Options) (*Mirror, error) {
+	if opts.Quorum == nil {
+		return nil, errors.New("mirror: no quorum client")
+	}
+	if opts.ZK.Connect == "" {
+		return nil, errors.New("mirror: no ZooKeeper connect string")
+	}
+	if opts.ZK.TLS.CAFile != "" || opts.ZK.TLS.CertFile != "" {
+		return nil, errors.New("mirror: ZooKeeper TLS is not supported by the mirror yet (it uses go-zookeeper's plain client port)")
+	}
+	if _, err := translate.ResolveMetadataVersion(opts.Translate.MetadataVersion); err != nil {
+		return nil, fmt.Errorf("mirror: %w", err)
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = 2 * time.Millisecond
+	}
+	if opts.MaxBatchRecords <= 0 {
+		opts.MaxBatchRecords = 2000
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 32
+	}
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = 200 * time.Millisecond
+	}
+	if opts.LagSamples <= 0 {
+		opts.LagSamples = 16384
+	}
+	if opts.ZK.SessionTimeout <= 0 {
+		opts.ZK.SessionTimeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	_, connChroot, err := zkreader.ParseConnect(opts.ZK.Connect)
+	if err != nil {
+		return nil, fmt.Errorf("mirror: %w", err)
+	}
+	chroot := opts.ZK.Chroot
+	if connChroot != "" {
+		if chroot != "" && strings.TrimRight(chroot, "/") != strings.TrimRight(connChroot, "/") {
+			return nil, fmt.Errorf("mirror: chroot %q differs from the connect string's %q", chroot, connChroot)
+		}
+		chroot = connChroot
+	}
+	chroot = strings.TrimRight(chroot, "/")
+	if chroot != "" && !strings.HasPrefix(chroot, "/") {
+		return nil, fmt.Errorf("mirror: chroot %q: want an absolute znode path like /kafka", chroot)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]),
+		queued: map[itemKey]*item{}, inflight: map[itemKey]*item{}, outstanding: map[string]int{},
+		dirty: map[objKey]*dirtyInfo{}, seqs: newSeqSet(), wake: make(chan struct{}, 1),
+		lags: make([]time.Duration, opts.LagSamples), model: newModel()}
+	m.cond = sync.NewCond(&m.mu)
+	m.mx = newMirrorMetrics(opts.Metrics)
+	return m, nil
+}
+
+// Owner is the id this mirror writes in mirror.owner.
+func (m *Mirror) Owner() string { return m.owner }
+
+// Stats returns the mirror's figures now.
+func (m *Mirror) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.stats
+	s.Backlog = m.backlogLocked()
+	s.Walking = m.walking
+	s.Position = m.committed
+	s.Seq = m.seq
+	n := m.lagNext
+	if m.lagFull {
+		n = len(m.lags)
+	}
+	if n > 0 {
+		l := append([]time.Duration(nil), m.lags[:n]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.LagP50 = l[(n-1)*50/100]
+		s.LagP99 = l[(n-1)*99/100]
+		s.LagMax = l[n-1]
+		s.LagSamples = n
+	}
+	return s
+}
+
+// ResetLag forgets the lag samples (e.g. at the start of a measurement).
+func (m *Mirror) ResetLag() {
+	m.mu.Lock()
+	m.lagNext, m.lagFull = 0, false
+	m.mu.Unlock()
+}
+
+func (m *Mirror) backlogLocked() int {
+	return len(m.queue) + len(m.inflight) + len(m.dirty)
+}
+
+// Run mirrors until ctx ends (then it returns nil) or a fault it cannot
+// ride out (another mirror took over, the quorum keeps rejecting batches).
+func (m *Mirror) Run(ctx context.Context) error {
+	if err := m.load(ctx); err != nil {
+		return err
+	}
+	servers, _, _ := zkreader.ParseConnect(m.opts.ZK.Connect)
+	conn, _, err := zk.Connect(servers, m.opts.ZK.SessionTimeout, zk.WithEventCallback(m.onEvent),
+		zk.WithLogger(zkLogger{m.log}), zk.WithMaxBufferSize(64<<20))
+	if err != nil {
+		return fmt.Errorf("mirror: connect to ZooKeeper %s: %w", strings.Join(servers, ","), err)
+	}
+	if m.opts.ZK.Auth != "" {
+		if err := conn.AddAuth("digest", []byte(m.opts.ZK.Auth)); err != nil {
+			conn.Close()
+			return fmt.Errorf("mirror: ZooKeeper digest auth: %w", err)
+		}
+	}
+	m.mu.Lock()
+	m.conn = conn
+	if !m.started && conn.State() == zk.StateHasSession {
+		m.startWalkLocked()
+	}
+	m.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := 0; i < m.opts.Readers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.reader() }()
+	}
+	if m.opts.Heartbeat > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.heartbeat(ctx) }()
+	}
+	err = m.writer(ctx)
+	cancel()
+	m.mu.Lock()
+	m.stopped = true
+	m.cond.Broadcast()
+	m.mu.Unlock()
+	conn.Close()
+	wg.Wait()
+	m.log.Info("mirror stopped", "position", fmt.Sprintf("0x%x", m.committed), "seq", m.seq, "err", err)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// load reads the quorum's image and the mirror's position (consistently:
+// the position is read before and after the image and must not move) and
+// takes the quorum over.
+func (m *Mirror) load(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		mv1, err := m.q.Meta(ctx)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		im, pos, err := m.q.Image(ctx)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		mv2, err := m.q.Meta(ctx)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		if mv1.Position.AppliedIndex != mv2.Position.AppliedIndex || pos.NextOffset != mv2.Position.NextOffset {
+			if attempt > 20 {
+				return errors.New("mirror: the quorum keeps changing under the mirror's read of its image (is another writer running?)")
+			}
+			continue
+		}
+		if in, name := im.InTransaction(); in {
+			return fmt.Errorf("mirror: %w: transaction %q is still open (run the copy to its end first)", ErrNotCopied, name)
+		}
+		if st := im.ZkMigrationState(); st != 1 && !m.opts.AnyState {
+			return fmt.Errorf("mirror: %w: its ZkMigrationState is %d, not 1 (MIGRATION)", ErrNotCopied, st)
+		}
+		meta := mv2.Meta
+		m.committed = m.opts.FromZxid
+		if z, ok := meta[MetaZxid]; ok {
+			if v, err := parseZxid(z); err == nil {
+				m.committed = v
+			}
+		}
+		prevSeq, hasSeq := meta[MetaSeq]
+		if hasSeq {
+			if m.seq, err = strconv.ParseUint(prevSeq, 10, 64); err != nil {
+				return fmt.Errorf("mirror: quorum meta %s=%q is not a number", MetaSeq, prevSeq)
+			}
+		}
+		// Take over: one meta-only append conditional on what was read.
+		cond := map[string]string{MetaSeq: prevSeq}
+		for k, v := range m.opts.If {
+			cond[k] = v
+		}
+		newSeq := m.seq + 1
+		metaSet := map[string]string{MetaOwner: m.owner, MetaSeq: strconv.FormatUint(newSeq, 10),
+			MetaZxid: formatZxid(m.committed), MetaUpdated: strconv.FormatInt(nowMs(), 10)}
+		_, err = m.q.Append(ctx, nil, metaSet, client.AppendOptions{Token: fmt.Sprintf("mirror:%s:%d", m.owner, newSeq), If: cond})
+		var pe *client.PreconditionError
+		if errors.As(err, &pe) && attempt < 20 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mirror: take over the quorum: %w", err)
+		}
+		m.seq = newSeq
+		m.view = newView(im)
+		m.deltas = &deltas{m: m.model, v: m.view, opts: m.opts.Translate, log: m.log}
+		m.log.Info("mirror: quorum loaded", "position", formatZxid(m.committed), "seq", m.seq, "owner", m.owner,
+			"next_offset", pos.NextOffset, "image", im.String())
+		return nil
+	}
+}
+
+func formatZxid(z int64) string { return fmt.Sprintf("0x%x", z) }
+
+func parseZxid(s string) (int64, error) {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		return strconv.ParseInt(s[2:], 16, 64)
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// --- events and the read queue -------------------------------------------
+
+// onEvent is go-zookeeper's event callback. It runs on the connection's
+// receive loop, in order with the replies: it must only take m.mu.
+func (m *Mirror) onEvent(ev zk.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return
+	}
+	switch ev.Type {
+	case zk.EventSession:
+		switch ev.State {
+		case zk.StateDisconnected:
+			m.connGen++
+			m.barrierOK = false
+			m.cands = nil
+		case zk.StateExpired:
+			m.expired = true
+			m.stats.Expired++
+			m.mx.expired.Inc()
+			m.log.Warn("mirror: ZooKeeper session expired; every watch is gone, the tree will be read again")
+		case zk.StateHasSession:
+			m.connGen++
+			m.barrierOK = false
+			m.cands = nil
+			m.connectedAt = time.Now()
+			switch {
+			case !m.started:
+				if m.conn != nil { // else Run starts the walk once auth is added
+					m.startWalkLocked()
+				}
+			case m.expired:
+				m.expired = false
+				m.startWalkLocked()
+			default:
+				m.stats.Reconnects++
+				m.mx.reconnects.Inc()
+				m.log.Info("mirror: reconnected to ZooKeeper", "server", ev.Server)
+			}
+		}
+		return
+	case zk.EventNotWatching:
+		return
+	case zk.EventNodeCreated, zk.EventNodeDataChanged, zk.EventNodeDeleted, zk.EventNodeChildrenChanged:
+	default:
+		return
+	}
+	p := ev.Path
+	if m.chroot != "" {
+		if !strings.HasPrefix(p, m.chroot) {
+			return
+		}
+		p = strings.TrimPrefix(p, m.chroot)
+		if p == "" {
+			p = "/"
+		}
+	}
+	pp := classify(p)
+	if pp.kind == pUnknown {
+		return
+	}
+	m.evSeq++
+	m.stats.Seen++
+	m.mx.seen.Inc()
+	m.enqueue(&item{path: p, list: pp.kind.isList(), seq: m.evSeq, event: true, at: nowMs(), gen: m.gen})
+}
+
+// startWalkLocked starts reading the whole tree with watches: on the first
+// session and on every new session after an expiry.
+func (m *Mirror) startWalkLocked() {
+	m.started = true
+	m.gen++
+	for _, it := range m.queue {
+		m.seqs.remove(it.seq)
+		m.outstanding[pathOwner(classify(it.path))]--
+	}
+	m.queue, m.queued = nil, map[itemKey]*item{}
+	m.model = newModel()
+	if m.deltas != nil {
+		m.deltas.m = m.model
+	}
+	m.walking, m.walkLeft = true, 0
+	m.stats.Walks++
+	m.log.Info("mirror: reading the tree with watches", "walk", m.stats.Walks)
+	seq := m.evSeq
+	for _, p := range rootLists {
+		m.enqueue(&item{path: p, list: true, seq: seq, walk: true, gen: m.gen})
+	}
+	m.enqueue(&item{path: pathProducerID, seq: seq, walk: true, gen: m.gen})
+}
+
+// enqueue adds a read, merging it with a pending read of the same znode.
+func (m *Mirror) enqueue(it *item) {
+	if it.gen != m.gen {
+		return
+	}
+	k := itemKey{it.path, it.list}
+	if q := m.queued[k]; q != nil {
+		if it.walk && !q.walk {
+			q.walk = true
+			m.walkLeft++
+		}
+		if it.event && (!q.event || it.at < q.at) {
+			q.event, q.at = true, it.at
+		}
+		return
+	}
+	if f := m.inflight[k]; f != nil && f.gen == m.gen {
+		// The read under way may have been answered before this change:
+		// read again once it is done.
+		if !f.rerun {
+			f.rerun, f.rerunSeq, f.rerunAt = true, it.seq, it.at
+			m.seqs.add(it.seq)
+		}
+		if it.walk && !f.rerunWalk {
+			f.rerunWalk = true
+			m.walkLeft++
+		}
+		return
+	}
+	if it.walk {
+		m.walkLeft++
+	}
+	m.queue = append(m.queue, it)
+	m.queued[k] = it
+	m.seqs.add(it.seq)
+	m.outstanding[pathOwner(classify(it.path))]++
+	m.cond.Signal()
+}
+
+// markDirty records that an object must be (re)computed.
+func (m *Mirror) markDirty(k objKey, seq uint64, at int64, event bool) {
+	d := m.dirty[k]
+	if d == nil {
+		m.dirty[k] = &dirtyInfo{seq: seq, at: at, event: event}
+		m.seqs.add(seq)
+	} else {
+		if seq < d.seq {
+			m.seqs.remove(d.seq)
+			m.seqs.add(seq)
+			d.seq = seq
+		}
+		if event && (!d.event || at < d.at) {
+			d.at, d.event = at, true
+		}
+	}
+	m.signalWriter()
+}
+
+func (m *Mirror) signalWriter() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// reader takes reads off the queue until the mirror stops.
+func (m *Mirror) reader() {
+	for {
+		m.mu.Lock()
+		for len(m.queue) == 0 && !m.stopped {
+			m.cond.Wait()
+		}
+		if m.stopped {
+			m.mu.Unlock()
+			return
+		}
+		it := m.queue[0]
+		m.queue[0] = nil
+		m.queue = m.queue[1:]
+		k := itemKey{it.path, it.list}
+		delete(m.queued, k)
+		m.inflight[k] = it
+		conn, connGen := m.conn, m.connGen
+		m.mu.Unlock()
+
+		pp := classify(it.path)
+		r := read(conn, m.chroot+it.path, it, pp.kind)
+
+		m.mu.Lock()
+		if m.inflight[k] == it {
+			delete(m.inflight, k)
+		}
+		m.seqs.remove(it.seq)
+		m.outstanding[pathOwner(pp)]--
+		retry := false
+		switch {
+		case m.stopped:
+		case it.gen != m.gen:
+			// A read of an expired session: the new walk reads it again.
+		case r.err != nil && retryable(r.err):
+			m.requeueLocked(it)
+			retry = true
+		case r.err != nil:
+			m.log.Error("mirror: read failed; znode skipped until its next change", "path", it.path, "err", r.err)
+			m.walkDone(it)
+		default:
+			m.applyRead(it, pp, r)
+			if z := statZxid(r.stat); z > 0 && m.barrierOK && connGen == m.connGen {
+				m.addCandidate(z)
+			}
+			m.walkDone(it)
+		}
+		if it.rerun {
+			m.seqs.remove(it.rerunSeq)
+			if it.rerunWalk {
+				m.walkLeft-- // enqueue counts it again
+			}
+			if it.gen == m.gen && !m.stopped {
+				m.enqueue(&item{path: it.path, list: it.list, seq: it.rerunSeq, walk: it.rerunWalk, event: it.rerunAt > 0, at: it.rerunAt, gen: it.gen})
+			}
+		}
+		m.mu.Unlock()
+		if retry {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// requeueLocked puts a read cut off by a connection loss back in the queue.
+func (m *Mirror) requeueLocked(it *item) {
+	if it.walk {
+		m.walkLeft-- // enqueue counts it again
+	}
+	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen})
+}
+
+// walkDone counts a walk read as done; the last one ends the walk: every
+// object the view holds is then checked too, so what ZooKeeper no longer
+// has is removed.
+func (m *Mirror) walkDone(it *item) {
+	if !it.walk || it.gen != m.gen || !m.walking {
+		return
+	}
+	m.walkLeft--
+	if m.walkLeft > 0 {
+		return
+	}
+	m.walking = false
+	seq := it.seq
+	for _, k := range m.view.objects() {
+		if k.kind == kindProducerID {
+			continue
+		}
+		m.markDirty(k, seq, 0, false)
+	}
+	m.log.Info("mirror: tree read, watches armed", "objects_to_check", len(m.dirty), "walk", m.stats.Walks)
+}
+
+// addCandidate remembers that every change up to zxid is known once the
+// events received so far are processed.
+func (m *Mirror) addCandidate(zxid int64) {
+	if n := len(m.cands); n > 0 && m.cands[n-1].ev == m.evSeq {
+		m.cands[n-1].zxid = max(m.cands[n-1].zxid, zxid)
+		return
+	}
+	m.cands = append(m.cands, candidate{zxid: zxid, ev: m.evSeq})
+}
+
+// safePosition returns the highest zxid every change up to which is in the
+// view (and thus in the batch being cut or before it).
+func (m *Mirror) safePositionLocked() int64 {
+	done := m.evSeq
+	if s, ok := m.seqs.min(); ok {
+		done = s - 1
+		if s == 0 {
+			return m.committed
+		}
+	}
+	pos := m.committed
+	i := 0
+	for i < len(m.cands) && m.cands[i].ev <= done {
+		pos = max(pos, m.cands[i].zxid)
+		i++
+	}
+	m.cands = m.cands[i:]
+	return pos
+}
+
+// --- the writer -------------------------------------------------------------
+
+// writer cuts batches and appends them until ctx ends.
+func (m *Mirror) writer(ctx context.Context) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-m.wake:
+			if m.opts.Linger > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(m.opts.Linger):
+				}
+			}
+		case <-tick.C:
+		}
+		for {
+			more, err := m.cutAndAppend(ctx)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+		}
+	}
+}
+
+type change struct {
+	at      int64
+	event   bool
+	covered bool // written by its topic's delta in the same batch
+}
+
+// cutAndAppend computes the ready objects' records and appends them with
+// the position. more reports that ready objects were left for another batch.
+func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
+	m.mu.Lock()
+	if m.view == nil {
+		m.mu.Unlock()
+		return false, nil
+	}
+	var recs []records.Versioned
+	var changes []change
+	if !m.walking {
+		keys := make([]objKey, 0, len(m.dirty))
+		for k := range m.dirty {
+			if m.outstanding[k.owner()] == 0 {
+				keys = append(keys, k)
+			}
+		}
+		// Deterministic order; topics before their partitions and configs.
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := keys[i], keys[j]
+			if a.name != b.name {
+				return a.name < b.name
+			}
+			if a.kind != b.kind {
+				return a.kind < b.kind
+			}
+			return a.part < b.part
+		})
+		wholeTopic := map[string]bool{}
+		for _, k := range keys {
+			if len(recs) >= m.opts.MaxBatchRecords {
+				more = true
+				break
+			}
+			di := m.dirty[k]
+			if k.kind == kindTopic {
+				wholeTopic[k.name] = true
+			} else if (k.kind == kindPartition || k.kind == kindTopicConfig) && wholeTopic[k.name] {
+				// The topic's delta in this batch covered it.
+				if di.event {
+					changes = append(changes, change{at: di.at, event: true, covered: true})
+				}
+				delete(m.dirty, k)
+				m.seqs.remove(di.seq)
+				continue
+			}
+			out, err := m.deltas.compute(k)
+			if err != nil {
+				m.mu.Unlock()
+				return false, fmt.Errorf("mirror: %s: %w", k, err)
+			}
+			n := 0
+			for _, r := range out {
+				if err := m.view.apply(r); err != nil {
+					m.log.Error("mirror: record contradicts the mirror's view of the quorum; skipped", "object", k.String(), "record", describe(r), "err", err)
+					continue
+				}
+				recs = append(recs, r)
+				n++
+			}
+			if n > 0 {
+				changes = append(changes, change{at: di.at, event: di.event})
+			}
+			delete(m.dirty, k)
+			m.seqs.remove(di.seq)
+		}
+	}
+	pos := m.safePositionLocked()
+	if len(recs) == 0 && (pos <= m.committed || time.Since(m.lastMeta) < m.opts.Heartbeat) {
+		m.updateGaugesLocked()
+		m.mu.Unlock()
+		return more, nil
+	}
+	seq := m.seq
+	m.mu.Unlock()
+
+	start := time.Now()
+	if err := m.append(ctx, recs, pos, seq); err != nil {
+		var rej *client.RejectedError
+		if errors.As(err, &rej) {
+			return false, m.recoverFromReject(ctx, rej)
+		}
+		return false, err
+	}
+	commit := time.Now()
+	m.mu.Lock()
+	m.rejects = 0
+	m.seq = seq + 1
+	m.committed = max(m.committed, pos)
+	m.lastMeta = commit
+	if len(recs) > 0 {
+		m.stats.Batches++
+		m.stats.Records += int64(len(recs))
+		m.stats.Applied += int64(len(changes))
+		for _, c := range changes {
+			if c.event && c.at > 0 {
+				lag := commit.Sub(time.UnixMilli(c.at))
+				if lag < 0 {
+					lag = 0
+				}
+				m.lags[m.lagNext] = lag
+				m.lagNext++
+				if m.lagNext == len(m.lags) {
+					m.lagNext, m.lagFull = 0, true
+				}
+				m.mx.lag.Observe(lag.Seconds())
+			}
+		}
+	}
+	m.updateGaugesLocked()
+	m.mu.Unlock()
+	m.mx.applied.Add(float64(len(changes)))
+	m.mx.position.Set(float64(pos))
+	if mt := m.opts.Metrics; mt != nil {
+		mt.ObserveCommit(commit.Sub(start))
+		counts := map[string]int{}
+		for _, r := range recs {
+			counts[typeName(r.Record)]++
+		}
+		for t, n := range counts {
+			mt.AddRecords(t, n)
+		}
+	}
+	if len(recs) > 0 {
+		m.log.Debug("mirror: batch committed", "records", len(recs), "changes", len(changes), "zxid", formatZxid(pos), "seq", seq+1,
+			"ms", commit.Sub(start).Milliseconds())
+	}
+	return more, nil
+}
+
+func (m *Mirror) updateGaugesLocked() {
+	if m.walking || time.Since(m.lastGauge) < 100*time.Millisecond {
+		return
+	}
+	m.lastGauge = time.Now()
+	oldest := int64(0)
+	for _, d := range m.dirty {
+		if d.event && d.at > 0 && (oldest == 0 || d.at < oldest) {
+			oldest = d.at
+		}
+	}
+	for _, it := range m.queue {
+		if it.event && (oldest == 0 || it.at < oldest) {
+			oldest = it.at
+		}
+	}
+	age := time.Duration(0)
+	if oldest > 0 {
+		age = time.Since(time.UnixMilli(oldest))
+	}
+	if mt := m.opts.Metrics; mt != nil {
+		mt.SetMirrorLag(int64(m.backlogLocked()), age)
+	}
+}
+
+func typeName(r records.Record) string {
+	s := fmt.Sprintf("%T", r)
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// append appends one batch, retrying with the same token until the quorum
+// takes it, ctx ends, or the quorum answers for good (precondition failed,
+// batch rejected).
+func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64, seq uint64) error {
+	next := seq + 1
+	cond := map[string]string{MetaSeq: strconv.FormatUint(seq, 10), MetaOwner: m.owner}
+	for k, v := range m.opts.If {
+		cond[k] = v
+	}
+	meta := map[string]string{MetaSeq: strconv.FormatUint(next, 10), MetaZxid: formatZxid(pos), MetaUpdated: strconv.FormatInt(nowMs(), 10)}
+	opts := client.AppendOptions{Token: fmt.Sprintf("mirror:%s:%d", m.owner, next), If: cond}
+	var b []byte
+	if len(recs) > 0 {
+		var err error
+		if b, err = quorum.EncodeBatch(recs, 0, 0, time.Now().UnixMilli()); err != nil {
+			return fmt.Errorf("mirror: encode batch: %w", err)
+		}
+	}
+	backoff := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := m.q.AppendBatch(actx, b, meta, opts)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		var pe *client.PreconditionError
+		var re *client.RejectedError
+		switch {
+		case errors.As(err, &pe):
+			mv, merr := m.q.Meta(ctx)
+			if merr == nil && mv.Meta[MetaOwner] != m.owner {
+				return fmt.Errorf("mirror: %w (owner %s)", ErrTakenOver, mv.Meta[MetaOwner])
+			}
+			return fmt.Errorf("mirror: append precondition failed: %w", err)
+		case errors.As(err, &re):
+			return err
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		m.mu.Lock()
+		m.stats.Retries++
+		m.mu.Unlock()
+		if attempt%20 == 0 {
+			m.log.Warn("mirror: quorum append failed; retrying (idempotent)", "records", len(recs), "attempt", attempt+1, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		if backoff < time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+// recoverFromReject reloads the quorum's image after it rejected a batch
+// (the view and the quorum disagree) and recomputes every object.
+func (m *Mirror) recoverFromReject(ctx context.Context, rej *client.RejectedError) error {
+	m.mu.Lock()
+	m.rejects++
+	m.stats.Rejected++
+	n := m.rejects
+	m.mu.Unlock()
+	m.log.Error("mirror: the quorum rejected a batch; reloading its image and recomputing", "err", rej, "attempt", n)
+	if n > 3 {
+		return fmt.Errorf("mirror: the quorum keeps rejecting batches: %w", rej)
+	}
+	im, _, err := m.q.Image(ctx)
+	if err != nil {
+		return fmt.Errorf("mirror: reload the quorum image: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.view = newView(im)
+	m.deltas.v = m.view
+	seq := m.evSeq
+	for _, k := range m.view.objects() {
+		m.markDirty(k, seq, 0, false)
+	}
+	for _, k := range m.modelObjectsLocked() {
+		m.markDirty(k, seq, 0, false)
+	}
+	return nil
+}
+
+func (m *Mirror) modelObjectsLocked() []objKey {
+	md := m.model
+	var out []objKey
+	for t := range md.topics {
+		out = append(out, objKey{kind: kindTopic, name: t})
+	}
+	for b := range md.brokerCfg {
+		out = append(out, objKey{kind: kindBrokerConfig, name: b})
+	}
+	for q := range md.quotas {
+		out = append(out, objKey{kind: kindQuota, name: q})
+	}
+	for a := range md.acls {
+		out = append(out, objKey{kind: kindACL, name: a})
+	}
+	for t := range md.tokens {
+		out = append(out, objKey{kind: kindToken, name: t})
+	}
+	return append(out, objKey{kind: kindProducerID})
+}
+
+// --- position heartbeat -----------------------------------------------------
+
+// heartbeat moves the position to ZooKeeper's newest zxid: it asks the
+// session's server for its last zxid (srvr), then syncs on the session; once
+// the sync answers, every watch event up to that zxid has been received.
+// The first sync after a reconnect also re-enables position candidates.
+func (m *Mirror) heartbeat(ctx context.Context) {
+	t := time.NewTicker(m.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		conn, connGen, since := m.conn, m.connGen, m.connectedAt
+		m.mu.Unlock()
+		if conn == nil || conn.State() != zk.StateHasSession || time.Since(since) < 50*time.Millisecond {
+			continue
+		}
+		z, zerr := serverZxid(ctx, conn.Server())
+		if _, err := conn.Sync("/"); err != nil {
+			continue
+		}
+		m.mu.Lock()
+		if connGen == m.connGen {
+			m.barrierOK = true
+			if zerr == nil && z > 0 {
+				m.addCandidate(z)
+			}
+		}
+		m.mu.Unlock()
+		m.signalWriter()
+	}
+}
+
+// serverZxid asks a ZooKeeper server for its last processed zxid (the
+// "srvr" four-letter word, enabled by default).
+func serverZxid(ctx context.Context, addr string) (int64, error) {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(c, "srvr"); err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Zxid: "); ok {
+			return parseZxid(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("srvr on %s: no Zxid line", addr)
+}
+
+// WaitPosition waits until the committed position is at least zxid and no
+// change is pending, or ctx ends.
+func (m *Mirror) WaitPosition(ctx context.Context, zxid int64) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		m.mu.Lock()
+		ok := m.committed >= zxid && m.backlogLocked() == 0 && !m.walking && m.started
+		m.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s := m.Stats()
+			return fmt.Errorf("mirror: position %s, backlog %d, waiting for %s: %w", formatZxid(s.Position), s.Backlog, formatZxid(zxid), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+type zkLogger struct{ l *slog.Logger }
+
+func (z zkLogger) Printf(format string, args ...any) {
+	z.l.Debug("zookeeper client: " + fmt.Sprintf(format, args...))
+}
