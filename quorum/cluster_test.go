@@ -1,10 +1,14 @@
 package quorum_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -416,3 +420,60 @@ func TestClusterIDMismatchRefused(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestJSONAppendAndFollowerReadYourWrites(t *testing.T) {
+	lc, _ := startKV(t, 3)
+	leader := lc.Leader()
+	// Plain HTTP/JSON, as curl would send it.
+	body := fmt.Sprintf(`{"token":"json-1","meta":{"src":"curl"},"batch":%q}`, base64.StdEncoding.EncodeToString(quorum.TestBatch("j=1")))
+	resp, err := http.Post("http://"+lc.APIAddrs()[leader]+"/v1/append", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res quorum.AppendResult
+	json.NewDecoder(resp.Body).Decode(&res)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || res.Records != 1 {
+		t.Fatalf("JSON append: HTTP %d %+v", resp.StatusCode, res)
+	}
+	// A follower answers a read with min_offset only once it applied it.
+	f := (leader + 1) % 3
+	resp, err = http.Get(fmt.Sprintf("http://%s/v1/meta?min_offset=%d&wait_ms=5000", lc.APIAddrs()[f], res.LastOffset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mv quorum.MetaView
+	json.NewDecoder(resp.Body).Decode(&mv)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || mv.Meta["src"] != "curl" || mv.Position.LastOffset < res.LastOffset {
+		t.Fatalf("follower read: HTTP %d %+v", resp.StatusCode, mv)
+	}
+	// A consistent read on a follower is redirected.
+	resp, err = http.Get("http://" + lc.APIAddrs()[f] + "/v1/meta?consistent=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("consistent read on a follower: HTTP %d, want 421", resp.StatusCode)
+	}
+	// A malformed batch never enters the log.
+	bad := quorum.TestBatch("x=1")
+	bad[len(bad)-2] ^= 0xff
+	resp, err = http.Post("http://"+lc.APIAddrs()[leader]+"/v1/append", quorum.ContentTypeEntry, bytes.NewReader(quorum.EncodeEntry(quorum.Entry{ExpectedOffset: -1, Batch: bad})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("corrupt batch: HTTP %d, want 400", resp.StatusCode)
+	}
+	// A data dir belongs to one node id.
+	if err := lc.Kill(f); err != nil {
+		t.Fatal(err)
+	}
+	err = lc.RestartWith(ctxT(t, 5*time.Second), f, func(cfg *quorum.Config) { cfg.NodeID = lc.Node(leader).ID() })
+	if err == nil || !strings.Contains(err.Error(), "belongs to node") {
+		t.Fatalf("data dir under another node id: %v", err)
+	}
+}
