@@ -17,7 +17,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,8 +223,6 @@ func (f *field) goType() string {
 }
 
 var baseTypes = map[string]bool{"bool": true, "int8": true, "int16": true, "int32": true, "int64": true, "uint16": true, "float64": true, "string": true, "bytes": true, "uuid": true}
-
-var commentRE = regexp.MustCompile(`(?m)^\s*//.*$`)
 
 // stripComments removes // comments that are outside JSON strings.
 func stripComments(b []byte) []byte {
@@ -1166,5 +1163,3 @@ func registry(recs []*record) ([]byte, error) {
 	}
 	return src, nil
 }
-
-var _ = commentRE
