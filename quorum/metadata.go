@@ -33,14 +33,10 @@ func (m *metadataMachine) ApplyBatch(b []byte, base int64, epoch int32) (int, er
 	if err != nil {
 		return 0, err
 	}
-	for i, v := range recs {
-		if err := m.im.Apply(v); err != nil {
-			err = fmt.Errorf("record %d of %d (offset %d): %w", i, len(recs), base+int64(i), err)
-			if i == 0 {
-				return 0, err // Apply left the image unchanged
-			}
-			return 0, &PartialApplyError{Applied: i, Err: err}
-		}
+	// The image applies a batch all or nothing (its undo journal), so a
+	// contradiction leaves it exactly as before: no rebuild needed.
+	if i, err := m.im.ApplyBatch(recs); err != nil {
+		return 0, fmt.Errorf("offset %d: %w", base+int64(i), err)
 	}
 	return len(recs), nil
 }
