@@ -137,6 +137,13 @@ func Diff(want, got *Image) []Difference {
 		for _, k := range unionKeys(wm, gm) {
 			wv, wok := wm[k]
 			gv, gok := gm[k]
+			if records.IsSensitiveConfig(k) {
+				// Password configs: show only whether and that they differ.
+				if wok != gok || wv != gv {
+					d.add(SectionConfigs, res.String(), k, optSecret(wv, wok), optSecret(gv, gok))
+				}
+				continue
+			}
 			d.field(SectionConfigs, res.String(), k, optString(wv, wok), optString(gv, gok))
 		}
 	}
@@ -277,6 +284,13 @@ func optString(v string, ok bool) string {
 		return absent
 	}
 	return strconv.Quote(v)
+}
+
+func optSecret(v string, ok bool) string {
+	if !ok {
+		return absent
+	}
+	return render(Secret(v))
 }
 
 func optFloat(v float64, ok bool) string {

@@ -335,6 +335,7 @@ func TestDiffReportsEachObject(t *testing.T) {
 		v(&records.UserScramCredentialRecord{Name: "alice", Mechanism: 1, Salt: []byte("other"), StoredKey: []byte("sk"), ServerKey: []byte("svk"), Iterations: 4096}),
 		v(&records.TopicRecord{Name: "bar", TopicId: idBar}),
 		v(&records.RemoveAccessControlEntryRecord{Id: aclID}),
+		v(&records.ConfigRecord{ResourceType: 4, ResourceName: "1", Name: "listener.name.ssl.ssl.keystore.password", Value: ptr("hunter2")}),
 	} {
 		if err := b.Apply(r); err != nil {
 			t.Fatal(err)
@@ -345,13 +346,13 @@ func TestDiffReportsEachObject(t *testing.T) {
 	for _, x := range d {
 		got[x.Section+"|"+x.Object+"|"+x.Field] = x
 	}
-	for _, k := range []string{"topics|foo-1|isr", "topics|foo-1|partitionEpoch", "configs|topic:foo|retention.ms", "scram|user alice mechanism 1|salt", "topics|topic bar|", "acls|Topic:LITERAL:foo User:alice@* Read Allow|"} {
+	for _, k := range []string{"topics|foo-1|isr", "topics|foo-1|partitionEpoch", "configs|topic:foo|retention.ms", "scram|user alice mechanism 1|salt", "topics|topic bar|", "acls|Topic:LITERAL:foo User:alice@* Read Allow|", "configs|broker:1|listener.name.ssl.ssl.keystore.password"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("missing difference %q in %v", k, d)
 		}
 	}
 	for _, x := range d {
-		if strings.Contains(x.Want+x.Got, "other") || strings.Contains(x.Want+x.Got, "salt\"") {
+		if strings.Contains(x.Want+x.Got, "other") || strings.Contains(x.Want+x.Got, "salt\"") || strings.Contains(x.Want+x.Got, "hunter2") {
 			t.Errorf("difference shows a secret: %v", x)
 		}
 	}

@@ -589,7 +589,7 @@ func FuzzDecodePassword(f *testing.F) {
 	f.Add("keyFactoryAlgorithm:PBKDF2WithHmacSHA1,cipherAlgorithm:AES/CBC/PKCS5Padding,keyLength:128,salt:AAAA,iterations:1,encryptedPassword:AAAAAAAAAAAAAAAAAAAAAA==,passwordLength:1,initializationVector:AAAAAAAAAAAAAAAAAAAAAA==")
 	f.Add("keyFactoryAlgorithm:PBKDF2WithHmacSHA1,cipherAlgorithm:AES/GCM/NoPadding,keyLength:128,salt:AAAA,iterations:1,encryptedPassword:AAAA,passwordLength:1,initializationVector:AAAAAAAAAAAAAAAA,authenticationTagLength:128")
 	f.Fuzz(func(t *testing.T, s string) {
-		if strings.Contains(s, "iterations:") && !strings.Contains(s, "iterations:1,") {
+		if strings.Count(s, "iterations:") > 1 || strings.Contains(s, "iterations:") && !strings.Contains(s, "iterations:1,") {
 			return // keep PBKDF2 cheap
 		}
 		_, err := DecodePassword("secret", s)
