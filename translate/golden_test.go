@@ -220,7 +220,7 @@ func TestEdgeSnapshotExpectations(t *testing.T) {
 	if c := im.Counts(); c[image.SectionACLs] != wantACLs || c[image.SectionScram] != 3 || c[image.SectionDelegationTokens] != 2 {
 		t.Errorf("counts %v (want %d ACLs)", c, wantACLs)
 	}
-	for _, kind := range []string{"topic-pending-deletion", "topic-without-id", "legacy-reassignment", "controller", "notification", "feature", "migration-state", "cluster-id"} {
+	for _, kind := range []string{"topic-pending-deletion", "topic-without-id", "legacy-reassignment", "controller", "notification", "feature", "migration-state", "cluster-id", "orphan-topic-config"} {
 		if !hasSkip(res, kind) {
 			t.Errorf("no skip of kind %s", kind)
 		}

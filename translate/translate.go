@@ -337,7 +337,7 @@ func (t *translator) topics() {
 	for _, topic := range topics {
 		path := "/brokers/topics/" + topic.Name
 		if pending[topic.Name] {
-			t.skip(path, "topic-pending-deletion", "listed under /admin/delete_topics: Kafka (3.6+) does not migrate topics pending deletion; the dual-write sync deletes the topic and its /admin/delete_topics entry from ZooKeeper and brokers remove the stray logs")
+			t.skip(path, "topic-pending-deletion", "listed under /admin/delete_topics: Kafka (3.6+) does not migrate topics pending deletion (nor their partitions and configs); the dual-write sync deletes the topic and its /admin/delete_topics entry from ZooKeeper and brokers remove the stray logs")
 			continue
 		}
 		var id kafka.UUID
@@ -389,6 +389,15 @@ func (t *translator) topics() {
 			Message:  fmt.Sprintf("%d topic(s) have no topic id; Kafka's migration aborts on them (NoSuchElementException)", len(noID)),
 			Remedy:   "assign topic ids before the copy: zk2kraft migrate --assign-topic-ids (writes each topic znode once, conditionally on its version)",
 			Paths:    noID})
+	}
+	known := map[string]bool{}
+	for _, topic := range topics {
+		known[topic.Name] = true
+	}
+	for _, c := range t.snap.TopicConfigs {
+		if !known[c.Name] {
+			t.skip("/config/topics/"+c.Name, "orphan-topic-config", "no /brokers/topics/"+c.Name+" znode: Kafka migrates topic configs only together with their topic")
+		}
 	}
 	if t.snap.LegacyReassignment != nil {
 		t.skip(t.snap.LegacyReassignment.Path, "legacy-reassignment", "the deprecated /admin/reassign_partitions request is ignored by Kafka's migration; reassignments in flight are carried by adding_replicas/removing_replicas and the KRaft controller completes them")

@@ -393,8 +393,12 @@ func TestPendingDeletionAndMissingIDs(t *testing.T) {
 			{Name: "ok", TopicID: uid("ok"), Partitions: []zkreader.Partition{{ID: 0, Replicas: []int32{1}}}},
 		},
 		PendingDeletions: []string{"gone"},
+		TopicConfigs:     []zkreader.EntityConfig{{Name: "orphan", Config: map[string]string{"retention.ms": "1"}}},
 	}
 	res := mustTranslate(t, snap, Options{})
+	if !hasSkip(res, "orphan-topic-config") {
+		t.Error("config of a topic that does not exist was dropped silently")
+	}
 	if len(res.Logical) != 1 || res.Logical[0][0].Record.(*records.TopicRecord).Name != "ok" {
 		t.Fatalf("topics %v", types(res))
 	}
