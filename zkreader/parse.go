@@ -207,66 +207,54 @@ func ParseBroker(path string, data []byte, st Stat) (*Broker, []Finding) {
 // ParseTopic parses /brokers/topics/<name> (versions 1–3). Partitions come
 // back sorted by id with State nil; the partition states are separate znodes.
 func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
-	name := lastElem(path)
-	var j struct {
-		Version  *int                       `json:"version"`
-		Parts    map[string]json.RawMessage `json:"partitions"`
-		Adding   map[string]json.RawMessage `json:"adding_replicas"`
-		Removing map[string]json.RawMessage `json:"removing_replicas"`
-		TopicID  *string                    `json:"topic_id"`
+	f, ok := fastTopic(data)
+	if !ok {
+		var fs []Finding
+		if f, fs = slowTopic(path, data); fs != nil {
+			return nil, fs
+		}
 	}
-	if f := decodeJSON(path, data, &j, `JSON object {"version":<1-3>,"partitions":{...}}`); f != nil {
-		return nil, f
-	}
-	if j.Version == nil {
+	if !f.hasVersion {
 		return nil, []Finding{missing(path, "version", "integer 1 to 3")}
 	}
-	if j.Parts == nil {
+	if !f.hasParts {
 		return nil, []Finding{missing(path, "partitions", `object {"<partition>":[<broker ids>]}`)}
 	}
-	const ids = "array of 32-bit integer broker ids"
-	parts, f := decodeMapOf[[]int32](path, "partitions", j.Parts, ids)
-	if f != nil {
-		return nil, f
-	}
-	adding, f := decodeMapOf[[]int32](path, "adding_replicas", j.Adding, ids)
-	if f != nil {
-		return nil, f
-	}
-	removing, f := decodeMapOf[[]int32](path, "removing_replicas", j.Removing, ids)
-	if f != nil {
-		return nil, f
-	}
-	t := &Topic{Name: name, Version: *j.Version, Stat: st}
-	if j.TopicID != nil {
-		id, err := kafka.ParseUUID(*j.TopicID)
+	t := &Topic{Name: lastElem(path), Version: f.version, Stat: st}
+	if f.topicID != nil {
+		id, err := kafka.ParseUUID(*f.topicID)
 		if err != nil || id.IsZero() {
 			return nil, []Finding{malformed(path, "topic_id", "22-character base64url topic id", "topic_id is not a valid Kafka Uuid")}
 		}
 		t.TopicID = &id
 	}
-	t.Partitions = make([]Partition, 0, len(parts))
-	for key, reps := range parts {
-		p, err := strconv.ParseInt(key, 10, 32)
+	t.Partitions = make([]Partition, 0, len(f.parts))
+	for _, pl := range f.parts {
+		p, err := strconv.ParseInt(pl.key, 10, 32)
 		if err != nil || p < 0 {
-			return nil, []Finding{malformed(path, "partitions."+key, "non-negative partition number as key", "partition key is not a partition number")}
+			return nil, []Finding{malformed(path, "partitions."+pl.key, "non-negative partition number as key", "partition key is not a partition number")}
 		}
-		if reps == nil {
-			return nil, []Finding{malformed(path, "partitions."+key, "array of broker ids", "replica list is null")}
+		if pl.reps == nil {
+			return nil, []Finding{malformed(path, "partitions."+pl.key, "array of broker ids", "replica list is null")}
 		}
-		if f := checkBrokerList(path, "partitions."+key, reps); f != nil {
-			return nil, f
+		if fs := checkBrokerList(path, "partitions."+pl.key, pl.reps); fs != nil {
+			return nil, fs
 		}
-		t.Partitions = append(t.Partitions, Partition{ID: int32(p), Replicas: reps})
+		t.Partitions = append(t.Partitions, Partition{ID: int32(p), Replicas: pl.reps})
 	}
 	sort.Slice(t.Partitions, func(a, b int) bool { return t.Partitions[a].ID < t.Partitions[b].ID })
+	for i := 1; i < len(t.Partitions); i++ {
+		if t.Partitions[i].ID == t.Partitions[i-1].ID {
+			return nil, []Finding{malformed(path, "partitions", "distinct partition numbers", "partition %d appears twice", t.Partitions[i].ID)}
+		}
+	}
 	for _, side := range []struct {
 		field string
-		m     map[string][]int32
-	}{{"adding_replicas", adding}, {"removing_replicas", removing}} {
-		for key, reps := range side.m {
-			field := side.field + "." + key
-			p, err := strconv.ParseInt(key, 10, 32)
+		l     []partList
+	}{{"adding_replicas", f.adding}, {"removing_replicas", f.removing}} {
+		for _, pl := range side.l {
+			field := side.field + "." + pl.key
+			p, err := strconv.ParseInt(pl.key, 10, 32)
 			if err != nil {
 				return nil, []Finding{malformed(path, field, "partition number as key", "key is not a partition number")}
 			}
@@ -274,25 +262,65 @@ func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
 			if i == len(t.Partitions) || t.Partitions[i].ID != int32(p) {
 				return nil, []Finding{malformed(path, field, "a partition present in \"partitions\"", "reassignment entry for partition %d which is not in the assignment", p)}
 			}
-			if f := checkBrokerList(path, field, reps); f != nil {
-				return nil, f
+			if fs := checkBrokerList(path, field, pl.reps); fs != nil {
+				return nil, fs
 			}
-			if len(reps) == 0 {
+			if len(pl.reps) == 0 {
 				continue // the encoder never writes empty lists; the decoder maps them to none
 			}
-			for _, r := range reps {
+			for _, r := range pl.reps {
 				if !containsInt32(t.Partitions[i].Replicas, r) {
 					return nil, []Finding{malformed(path, field, "replicas that are part of the full replica list", "replica %d is not in partitions.%d", r, p)}
 				}
 			}
 			if side.field == "adding_replicas" {
-				t.Partitions[i].AddingReplicas = reps
+				t.Partitions[i].AddingReplicas = pl.reps
 			} else {
-				t.Partitions[i].RemovingReplicas = reps
+				t.Partitions[i].RemovingReplicas = pl.reps
 			}
 		}
 	}
 	return t, nil
+}
+
+// slowTopic decodes a topic znode with encoding/json (precise findings).
+func slowTopic(path string, data []byte) (topicFields, []Finding) {
+	var j struct {
+		Version  *int                       `json:"version"`
+		Parts    map[string]json.RawMessage `json:"partitions"`
+		Adding   map[string]json.RawMessage `json:"adding_replicas"`
+		Removing map[string]json.RawMessage `json:"removing_replicas"`
+		TopicID  *string                    `json:"topic_id"`
+	}
+	var f topicFields
+	if fs := decodeJSON(path, data, &j, `JSON object {"version":<1-3>,"partitions":{...}}`); fs != nil {
+		return f, fs
+	}
+	if j.Version != nil {
+		f.version, f.hasVersion = *j.Version, true
+	}
+	f.topicID = j.TopicID
+	const ids = "array of 32-bit integer broker ids"
+	for _, side := range []struct {
+		field string
+		raw   map[string]json.RawMessage
+		dst   *[]partList
+	}{{"partitions", j.Parts, &f.parts}, {"adding_replicas", j.Adding, &f.adding}, {"removing_replicas", j.Removing, &f.removing}} {
+		m, fs := decodeMapOf[[]int32](path, side.field, side.raw, ids)
+		if fs != nil {
+			return f, fs
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // findings do not depend on map order
+		for _, k := range keys {
+			*side.dst = append(*side.dst, partList{key: k, reps: m[k]})
+		}
+	}
+	f.hasParts = j.Parts != nil
+	return f, nil
 }
 
 func checkBrokerList(path, field string, ids []int32) []Finding {
@@ -320,6 +348,40 @@ func containsInt32(s []int32, v int32) bool {
 
 // ParsePartitionState parses /brokers/topics/<t>/partitions/<p>/state.
 func ParsePartitionState(path string, data []byte, st Stat) (*PartitionState, []Finding) {
+	f, ok := fastPartitionState(data)
+	if !ok {
+		var fs []Finding
+		if f, fs = slowPartitionState(path, data); fs != nil {
+			return nil, fs
+		}
+	}
+	switch {
+	case !f.hasVersion:
+		return nil, []Finding{missing(path, "version", "integer 1")}
+	case !f.hasLeader:
+		return nil, []Finding{missing(path, "leader", "32-bit broker id (-1 when offline)")}
+	case !f.hasEpoch:
+		return nil, []Finding{missing(path, "leader_epoch", "32-bit integer")}
+	case !f.hasCtlEpoch:
+		return nil, []Finding{missing(path, "controller_epoch", "32-bit integer")}
+	case !f.hasISR:
+		return nil, []Finding{missing(path, "isr", "array of broker ids")}
+	}
+	if f.leader < -2 {
+		return nil, []Finding{malformed(path, "leader", "broker id, -1 (none) or -2 (deleting)", "leader %d out of range", f.leader)}
+	}
+	if fs := checkBrokerList(path, "isr", f.isr); fs != nil {
+		return nil, fs
+	}
+	if f.hasLRS && f.lrs != 0 && f.lrs != 1 {
+		return nil, []Finding{malformed(path, "leader_recovery_state", "0 (RECOVERED) or 1 (RECOVERING)", "unknown leader recovery state %d", f.lrs)}
+	}
+	return &PartitionState{Version: f.version, Leader: f.leader, LeaderEpoch: f.epoch, ControllerEpoch: f.ctlEpoch,
+		ISR: f.isr, LeaderRecoveryState: f.lrs, Stat: st}, nil
+}
+
+// slowPartitionState decodes a state znode with encoding/json (precise findings).
+func slowPartitionState(path string, data []byte) (stateFields, []Finding) {
 	var j struct {
 		Version *int    `json:"version"`
 		Leader  *int32  `json:"leader"`
@@ -328,35 +390,26 @@ func ParsePartitionState(path string, data []byte, st Stat) (*PartitionState, []
 		ISR     []int32 `json:"isr"`
 		LRS     *int8   `json:"leader_recovery_state"`
 	}
-	if f := decodeJSON(path, data, &j, `JSON object {"version":1,"leader":..,"leader_epoch":..,"controller_epoch":..,"isr":[..]}`); f != nil {
-		return nil, f
+	if fs := decodeJSON(path, data, &j, `JSON object {"version":1,"leader":..,"leader_epoch":..,"controller_epoch":..,"isr":[..]}`); fs != nil {
+		return stateFields{}, fs
 	}
-	switch {
-	case j.Version == nil:
-		return nil, []Finding{missing(path, "version", "integer 1")}
-	case j.Leader == nil:
-		return nil, []Finding{missing(path, "leader", "32-bit broker id (-1 when offline)")}
-	case j.Epoch == nil:
-		return nil, []Finding{missing(path, "leader_epoch", "32-bit integer")}
-	case j.CtlEp == nil:
-		return nil, []Finding{missing(path, "controller_epoch", "32-bit integer")}
-	case j.ISR == nil:
-		return nil, []Finding{missing(path, "isr", "array of broker ids")}
+	f := stateFields{isr: j.ISR, hasISR: j.ISR != nil}
+	if j.Version != nil {
+		f.version, f.hasVersion = *j.Version, true
 	}
-	if *j.Leader < -2 {
-		return nil, []Finding{malformed(path, "leader", "broker id, -1 (none) or -2 (deleting)", "leader %d out of range", *j.Leader)}
+	if j.Leader != nil {
+		f.leader, f.hasLeader = *j.Leader, true
 	}
-	if f := checkBrokerList(path, "isr", j.ISR); f != nil {
-		return nil, f
+	if j.Epoch != nil {
+		f.epoch, f.hasEpoch = *j.Epoch, true
 	}
-	s := &PartitionState{Version: *j.Version, Leader: *j.Leader, LeaderEpoch: *j.Epoch, ControllerEpoch: *j.CtlEp, ISR: j.ISR, Stat: st}
+	if j.CtlEp != nil {
+		f.ctlEpoch, f.hasCtlEpoch = *j.CtlEp, true
+	}
 	if j.LRS != nil {
-		if *j.LRS != 0 && *j.LRS != 1 {
-			return nil, []Finding{malformed(path, "leader_recovery_state", "0 (RECOVERED) or 1 (RECOVERING)", "unknown leader recovery state %d", *j.LRS)}
-		}
-		s.LeaderRecoveryState = *j.LRS
+		f.lrs, f.hasLRS = *j.LRS, true
 	}
-	return s, nil
+	return f, nil
 }
 
 // parseConfigMap decodes {"version":1,"config":{...}}; null data is an empty

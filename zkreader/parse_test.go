@@ -277,3 +277,56 @@ func FuzzParsers(f *testing.F) {
 	}
 	f.Fuzz(fuzzParsers)
 }
+
+func BenchmarkParsePartitionState(b *testing.B) {
+	data := []byte(`{"controller_epoch":7,"leader":1,"version":1,"leader_epoch":12,"isr":[1,2,3]}`)
+	for i := 0; i < b.N; i++ {
+		if s, f := ParsePartitionState("/brokers/topics/t/partitions/0/state", data, Stat{}); s == nil || f != nil {
+			b.Fatal(f)
+		}
+	}
+}
+
+// FuzzFastPathAgrees: whenever the fast JSON path accepts a partition state
+// or topic znode, encoding/json reads exactly the same fields from it.
+func FuzzFastPathAgrees(f *testing.F) {
+	for _, s := range []string{
+		`{"controller_epoch":7,"leader":1,"version":1,"leader_epoch":12,"isr":[1,2,3]}`,
+		` { "version" : 1 , "leader" : -1 , "leader_epoch" : 0 , "controller_epoch" : 0 , "isr" : [ ] , "leader_recovery_state" : 1 } `,
+		`{"version":3,"partitions":{"0":[1,2,3],"1":[2,3,1]},"adding_replicas":{"0":[3]},"removing_replicas":{},"topic_id":"HR6bHVxbSi-Kawx-Py0aCQ"}`,
+		`{"version":1,"partitions":{"00":[1],"0":[2]}}`,
+		`{"version":1,"leader":01,"leader_epoch":1e2,"controller_epoch":1.0,"isr":[2147483648]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if fast, ok := fastPartitionState(data); ok {
+			slow, fs := slowPartitionState("/s", data)
+			if fs != nil {
+				t.Fatalf("fast path accepted what encoding/json rejects: %q: %v", data, fs)
+			}
+			if !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%q:\nfast %+v\nslow %+v", data, fast, slow)
+			}
+		}
+		if fast, ok := fastTopic(data); ok {
+			slow, fs := slowTopic("/t", data)
+			if fs != nil {
+				t.Fatalf("fast path accepted what encoding/json rejects: %q: %v", data, fs)
+			}
+			asMap := func(l []partList) map[string][]int32 {
+				m := map[string][]int32{}
+				for _, p := range l {
+					m[p.key] = append([]int32{}, p.reps...)
+				}
+				return m
+			}
+			if fast.version != slow.version || fast.hasVersion != slow.hasVersion || fast.hasParts != slow.hasParts ||
+				(fast.topicID == nil) != (slow.topicID == nil) || (fast.topicID != nil && *fast.topicID != *slow.topicID) ||
+				!reflect.DeepEqual(asMap(fast.parts), asMap(slow.parts)) || !reflect.DeepEqual(asMap(fast.adding), asMap(slow.adding)) ||
+				!reflect.DeepEqual(asMap(fast.removing), asMap(slow.removing)) {
+				t.Fatalf("%q:\nfast %+v\nslow %+v", data, fast, slow)
+			}
+		}
+	})
+}
