@@ -13,6 +13,11 @@
 // that does not exist, ...) returns an error naming the record and leaves the
 // image as it was.
 //
+// Transactions and batches are cheap: inside a metadata transaction or an
+// ApplyBatch call, Apply journals what each change replaces, so an
+// AbortTransactionRecord or a failed batch is undone in proportion to its
+// records (journal.go), and a batch is all or nothing.
+//
 // Memory: partitions are stored as compact value structs in one slice per
 // topic (no per-partition maps); 1,000,000 partitions with 3 replicas take
 // about 360 bytes each, 0.36 GB in all (translate's BenchmarkImage1M).
