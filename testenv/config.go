@@ -13,9 +13,19 @@ const (
 	slf4jSimpleJar = javaShare + "/slf4j-simple.jar"
 )
 
-// serverClasspath is the classpath of QuorumPeerMain (slf4j-simple gives the
-// server a log binding; without it the server prints nothing).
-var serverClasspath = zkJar + ":" + slf4jSimpleJar
+// extraJars are what the server needs beyond zookeeper.jar's manifest
+// Class-Path: slf4j-simple (a log binding; without it the server prints
+// nothing) and the netty jars the Netty connection factory (TLS) loads but
+// Debian's manifest does not list.
+var extraJars = []string{
+	slf4jSimpleJar,
+	javaShare + "/netty-codec.jar",
+	javaShare + "/netty-resolver.jar",
+	javaShare + "/netty-transport-native-unix-common.jar",
+}
+
+// serverClasspath is the classpath of QuorumPeerMain.
+var serverClasspath = zkJar + ":" + strings.Join(extraJars, ":")
 
 // jvmArgs are the JVM flags of every node (testinfra.md §1: a small heap and
 // the serial GC are plenty for a few hundred thousand znodes).

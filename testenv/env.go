@@ -213,22 +213,20 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 	}
 	start := time.Now()
 	var err error
-	switch opts.Backend {
-	case BackendProcess:
-		e.backend, err = newProcessBackend(e)
-	case BackendDocker:
-		e.backend, err = newDockerBackend(ctx, e)
-	}
-	if err == nil {
-		err = e.backend.startAll(ctx)
-	}
-	if err == nil {
-		err = e.waitServing(ctx, e.allIDs(), opts.StartTimeout)
+	// A port picked free can be taken by someone else before ZooKeeper binds
+	// it (several ensembles run on this machine): then start again on new ports.
+	for attempt := 1; ; attempt++ {
+		err = e.startOnce(ctx)
+		if err == nil || attempt == 3 || !(strings.Contains(err.Error(), "Address already in use") || strings.Contains(err.Error(), "port is already allocated")) {
+			break
+		}
+		opts.Logf("testenv: port taken while starting (attempt %d), retrying on new ports", attempt)
+		if e.backend != nil {
+			_ = e.backend.close(ctx)
+			e.backend = nil
+		}
 	}
 	if err != nil {
-		if e.backend != nil {
-			err = fmt.Errorf("%w%s", err, e.logTails())
-		}
 		if cerr := e.Close(); cerr != nil {
 			err = fmt.Errorf("%w (teardown: %v)", err, cerr)
 		}
@@ -236,6 +234,35 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 	}
 	opts.Logf("testenv: %d-node %s ensemble %s serving after %v: %s", opts.Nodes, opts.Backend, opts.Name, time.Since(start).Round(time.Millisecond), e.ConnectString())
 	return e, nil
+}
+
+// startOnce creates the backend, starts every node and waits until they
+// serve; on failure the error carries the end of every node's log.
+func (e *Env) startOnce(ctx context.Context) error {
+	switch e.opts.Backend {
+	case BackendProcess:
+		b, err := newProcessBackend(e)
+		if err != nil {
+			return err
+		}
+		e.backend = b
+	case BackendDocker:
+		b, err := newDockerBackend(ctx, e)
+		if b != nil {
+			e.backend = b // partly created: Close removes what exists
+		}
+		if err != nil {
+			return err
+		}
+	}
+	err := e.backend.startAll(ctx)
+	if err == nil {
+		err = e.waitServing(ctx, e.allIDs(), e.opts.StartTimeout)
+	}
+	if err != nil && e.backend != nil {
+		err = fmt.Errorf("%w%s", err, e.logTails())
+	}
+	return err
 }
 
 // Available reports why the backend cannot run here (nil when it can).

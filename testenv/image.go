@@ -31,7 +31,7 @@ import (
 const imageRepo = "zk2kraft-zookeeper"
 
 // imageRecipe bumps the tag when the way the image is built changes.
-const imageRecipe = "rootfs-v1"
+const imageRecipe = "rootfs-v2"
 
 // ImageInfo describes the local ZooKeeper image.
 type ImageInfo struct {
@@ -155,7 +155,7 @@ func rootfsFiles(ctx context.Context) ([]rootfsEntry, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	jars = append(jars, zkJar, slf4jSimpleJar, javaShare+"/slf4j-api.jar")
+	jars = append(append(jars, zkJar, javaShare+"/slf4j-api.jar"), extraJars...)
 	for _, j := range jars {
 		if _, err := os.Stat(j); err != nil {
 			continue // an optional Class-Path entry Debian does not ship

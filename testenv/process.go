@@ -34,7 +34,8 @@ type javaProc struct {
 }
 
 func newProcessBackend(e *Env) (*processBackend, error) {
-	b := &processBackend{e: e, peers: newPeerNet(), quorumPort: map[int]int{}, electionPort: map[int]int{}, procs: map[int]*javaProc{}}
+	b := &processBackend{e: e, quorumPort: map[int]int{}, electionPort: map[int]int{}, procs: map[int]*javaProc{}}
+	b.peers = newPeerNet(b.running)
 	fail := func(err error) (*processBackend, error) {
 		b.peers.close()
 		return nil, err

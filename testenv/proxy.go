@@ -30,6 +30,10 @@ type peerNet struct {
 	wg     sync.WaitGroup
 	// electionProxy[a][b] is the port of the election proxy a→b.
 	electionProxy map[int]map[int]int
+	// alive reports whether node i's process runs; while it does, a proxy
+	// retries dialing it (its JVM may not listen yet) instead of dropping a
+	// connection whose first bytes ZooKeeper already counts as sent.
+	alive func(i int) bool
 }
 
 type proxyConn struct {
@@ -37,8 +41,30 @@ type proxyConn struct {
 	client, peer net.Conn
 }
 
-func newPeerNet() *peerNet {
-	return &peerNet{cut: map[int]bool{}, conns: map[*proxyConn]struct{}{}, electionProxy: map[int]map[int]int{}}
+func newPeerNet(alive func(i int) bool) *peerNet {
+	return &peerNet{cut: map[int]bool{}, conns: map[*proxyConn]struct{}{}, electionProxy: map[int]map[int]int{}, alive: alive}
+}
+
+// dialPeer connects to node b's target, retrying for up to 10 s while b's
+// process runs and the link is not cut. A direct connection to a node whose
+// port is not open yet is refused and ZooKeeper retries later; a proxy has
+// already accepted, so it must wait for the port instead of losing the
+// messages ZooKeeper wrote meanwhile.
+func (p *peerNet) dialPeer(a, b int, target string) (net.Conn, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", target, 2*time.Second)
+		if err == nil {
+			return c, nil
+		}
+		p.mu.Lock()
+		stop := p.closed || p.cut[a] || p.cut[b]
+		p.mu.Unlock()
+		if stop || !p.alive(b) || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
 
 // listen opens the proxy a→b in front of target and returns its port.
@@ -79,7 +105,7 @@ func (p *peerNet) serve(a, b int, client net.Conn, target string, election bool)
 		return
 	}
 	p.mu.Unlock()
-	peer, err := net.DialTimeout("tcp", target, 2*time.Second)
+	peer, err := p.dialPeer(a, b, target)
 	if err != nil {
 		client.Close()
 		return

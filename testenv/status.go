@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/go-zookeeper/zk"
 	"io"
 	"net"
 	"strings"
@@ -154,7 +155,9 @@ func (e *Env) waitServing(ctx context.Context, ids []int, timeout time.Duration)
 				last = err.Error()
 			} else if m := serverMode(srvr); m == "" {
 				last = strings.TrimSpace(srvr)
-			} else if err := sessionAnswers(ctx, addr); err != nil {
+			} else if err := sessionAnswers(ctx, addr, nil); err != nil {
+				last = err.Error()
+			} else if err := e.secureAnswers(ctx, i); err != nil {
 				last = err.Error()
 			} else {
 				break
@@ -169,11 +172,23 @@ func (e *Env) waitServing(ctx context.Context, ids []int, timeout time.Duration)
 	return nil
 }
 
+// secureAnswers checks node i's TLS client port (when TLS is on).
+func (e *Env) secureAnswers(ctx context.Context, i int) error {
+	if e.tls == nil {
+		return nil
+	}
+	dialer, err := e.tls.Dialer()
+	if err != nil {
+		return err
+	}
+	return sessionAnswers(ctx, e.SecureServers()[i-1], dialer)
+}
+
 // sessionAnswers opens a session on addr alone and reads "/".
-func sessionAnswers(ctx context.Context, addr string) error {
+func sessionAnswers(ctx context.Context, addr string, dialer zk.Dialer) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := DialServers(ctx, []string{addr}, 4*time.Second, nil)
+	conn, err := DialServers(ctx, []string{addr}, 4*time.Second, dialer)
 	if err != nil {
 		return err
 	}

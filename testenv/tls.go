@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"context"
+	"testing"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"github.com/go-zookeeper/zk"
 	"math/big"
 	"net"
 	"os"
@@ -128,4 +132,37 @@ func writeTLSFiles(dir string) (*TLSFiles, error) {
 		}
 	}
 	return f, nil
+}
+
+// Dialer returns a go-zookeeper dialer that speaks TLS with the client
+// certificate (for SecureServers).
+func (f *TLSFiles) Dialer() (zk.Dialer, error) {
+	cfg, err := f.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		return tls.DialWithDialer(&net.Dialer{Timeout: timeout}, network, address, cfg)
+	}, nil
+}
+
+// ConnectTLS opens a session on the secure client ports for a test (the
+// ensemble must have been started with TLS); it is closed at cleanup.
+func (e *Env) ConnectTLS(t testing.TB) *zk.Conn {
+	t.Helper()
+	if e.tls == nil {
+		t.Fatal("testenv: ConnectTLS on an ensemble started without TLS")
+	}
+	dialer, err := e.tls.Dialer()
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	conn, err := DialServers(ctx, e.SecureServers(), 10*time.Second, dialer)
+	if err != nil {
+		t.Fatalf("testenv: TLS %v", err)
+	}
+	t.Cleanup(conn.Close)
+	return conn
 }
