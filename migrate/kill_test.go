@@ -55,7 +55,7 @@ func zk2kraftBinary(t *testing.T) string {
 // migrateArgs is the command line the test kills and reruns.
 func migrateArgs(c *cluster, stateDir string) []string {
 	args := []string{"migrate", "--zk", c.zk.Connect, "--quorum", strings.Join(c.lc.APIAddrs(), ","),
-		"--yes", "--pass-through-encrypted-passwords", "--assign-topic-ids", "--max-batch-records", "40",
+		"--yes", "--pass-through-encrypted-passwords", "--assign-topic-ids", "--max-batch-records", "40", "--kraft-controller-id", "3000",
 		"--output", "json", "--log-level", "debug", "--verify-timeout", "30s"}
 	if stateDir != "" {
 		args = append(args, "--state-dir", stateDir)

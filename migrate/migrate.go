@@ -295,6 +295,9 @@ func (m *Migration) Snapshot(ctx context.Context) error {
 			pr.Note = fmt.Sprintf("resumed with the saved snapshot at zxid 0x%x", s.MaxZxid)
 		}
 	}
+	if m.snap != nil && m.snapFresh && pr.Note == "" {
+		pr.Note = "the check's read is the snapshot"
+	}
 	if m.snap == nil {
 		s, err := m.read(ctx, "snapshot")
 		if err != nil {
@@ -307,7 +310,9 @@ func (m *Migration) Snapshot(ctx context.Context) error {
 		}
 		m.snap, m.snapFresh = s, true
 	}
-	pr.Items, pr.Unit = m.snap.ZnodesRead, "znodes"
+	if pr.Note == "" {
+		pr.Items, pr.Unit = m.snap.ZnodesRead, "znodes"
+	}
 	m.report.SnapshotZxid = m.snap.MaxZxid
 	m.report.Source = m.snap.Source
 	if m.opts.StateDir != "" && !m.opts.DryRun && m.snapFresh {
@@ -667,6 +672,9 @@ func (m *Migration) cutover(ctx context.Context, confirm bool) (*CutoverInfo, er
 				return nil, fmt.Errorf("migrate: cutover: quorum leader id %q is not a Kafka node id: set the KRaft controller id", st.LeaderID)
 			}
 			id = int32(n)
+		}
+		if err := checkControllerID(ctx, m.opts.ZK, id, m.log); err != nil {
+			return nil, err
 		}
 		info = CutoverInfo{KRaftControllerID: id, KRaftControllerEpoch: int32(st.Term), At: time.Now().UTC().Format(time.RFC3339)}
 		if err := m.setState(ctx, StateVerified, StateCutoverStarted, map[string]string{KeyCutover: mustJSON(info)}); err != nil {

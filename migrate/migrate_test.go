@@ -72,7 +72,7 @@ func (c *cluster) startQuorum(t *testing.T, clusterID string) {
 }
 
 func (c *cluster) options() migrate.Options {
-	return migrate.Options{ZK: c.zk, Quorum: c.q, Translate: translateOpts, AssignTopicIDs: true, VerifyTimeout: 30 * time.Second}
+	return migrate.Options{ZK: c.zk, Quorum: c.q, Translate: translateOpts, AssignTopicIDs: true, VerifyTimeout: 30 * time.Second, KRaftControllerID: 3000}
 }
 
 // dump is every znode under root: data and Stat version (what a ZooKeeper

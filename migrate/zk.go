@@ -292,3 +292,24 @@ func writeMigrationZnode(c *zkConn, info *CutoverInfo) error {
 	}
 	return nil
 }
+
+// checkControllerID refuses a KRaft controller id that is also a ZooKeeper
+// broker's id: Kafka requires controller node ids distinct from broker ids,
+// and ZooKeeper brokers read /controller's brokerid as the controller.
+func checkControllerID(ctx context.Context, o zkreader.Options, id int32, logger *slog.Logger) error {
+	c, err := dialZK(ctx, o, logger)
+	if err != nil {
+		return fmt.Errorf("migrate: cutover: %w", err)
+	}
+	defer c.Close()
+	ids, _, err := c.Children(c.p("/brokers/ids"))
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return fmt.Errorf("migrate: cutover: list %s: %w", c.p("/brokers/ids"), err)
+	}
+	for _, b := range ids {
+		if b == strconv.Itoa(int(id)) {
+			return fmt.Errorf("migrate: cutover refused: KRaft controller id %d is also broker %s's id (%s/%s); KRaft controller node ids must differ from every broker id: set the KRaft controller id (--kraft-controller-id) to the node.id the Kafka controllers will use", id, b, c.p("/brokers/ids"), b)
+		}
+	}
+	return nil
+}

@@ -104,6 +104,7 @@ type Round struct {
 	Sections      []Section     `json:"sections"`
 	ZkMigration   int8          `json:"zk_migration_state"`
 	InTransaction bool          `json:"in_transaction,omitempty"`
+	QuorumMoved   bool          `json:"quorum_moved,omitempty"` // records were appended during the comparison
 }
 
 // Result of a verification.
@@ -263,30 +264,34 @@ func Compare(ctx context.Context, opts Options) (*Round, []translate.Skip, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: read the quorum image: %w", err)
 	}
-	mv2, err := opts.Quorum.Meta(ctx)
+	mv2, err := opts.Quorum.Meta(ctx) // after the image: did records land meanwhile?
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: %w", err)
 	}
 	if mv2.ClusterID != "" && snap.ClusterID != nil && snap.ClusterID.ID != mv2.ClusterID {
 		return nil, nil, fmt.Errorf("verify: the quorum belongs to cluster %q but ZooKeeper's /cluster/id is %q", mv2.ClusterID, snap.ClusterID.ID)
 	}
+	// lo: every ZooKeeper change up to this zxid was in the quorum before
+	// the read began. moved: records were appended while ZooKeeper and the
+	// quorum were read, so the quorum's side may be newer than the read.
+	// (Meta-only appends, like the mirror's idle heartbeat, change nothing.)
 	lo, _ := Position(mv1.Meta, keys)
-	hi, _ := Position(mv2.Meta, keys)
+	moved := mv1.Position.NextOffset != pos.NextOffset || mv2.Position.NextOffset != pos.NextOffset
 
 	want, skipped, err := Expected(snap, got, opts.Translate)
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &Round{MirrorZxid: lo, QuorumOffset: pos.LastOffset, ZnodesRead: snap.ZnodesRead, ZkMigration: got.ZkMigrationState()}
+	r := &Round{MirrorZxid: lo, QuorumOffset: pos.LastOffset, ZnodesRead: snap.ZnodesRead, ZkMigration: got.ZkMigrationState(), QuorumMoved: moved}
 	r.InTransaction, _ = got.InTransaction()
 	zx := objectZxids(snap)
 	r.SnapshotZxid = zx.max
-	r.LagZero = lo == hi && lo >= zx.max
+	r.LagZero = lo >= zx.max && !moved
 	for _, d := range image.Diff(want, got) {
 		z := zx.of(d)
 		// ZooKeeper's side is newer than the mirror, or the quorum moved
 		// while it was read (its side may be newer than the read).
-		inFlight := z > lo || hi != lo
+		inFlight := z > lo || moved
 		r.Differences = append(r.Differences, Difference{Difference: d, ZKZxid: z, InFlight: inFlight})
 		if inFlight {
 			r.InFlight++

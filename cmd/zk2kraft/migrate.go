@@ -36,6 +36,7 @@ func newMigrateCmd() *cobra.Command {
 		noMirror bool
 		vtimeout time.Duration
 		maxBatch int
+		ctlID    int32
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate --zk CONNECT --quorum HOST:PORT,... [--until PHASE] [--dry-run] [--yes]",
@@ -83,7 +84,7 @@ not confirmed), 130 interrupted (rerun to resume).`,
 			topts.MaxBatchRecords = maxBatch
 			opts := migrate.Options{
 				ZK: zo, Quorum: q, Until: ph, DryRun: dryRun, Yes: yes, Translate: topts, AssignTopicIDs: tf.assignTopicIDs,
-				StateDir: stateDir, VerifyTimeout: vtimeout, Logger: slog.Default(),
+				StateDir: stateDir, VerifyTimeout: vtimeout, Logger: slog.Default(), KRaftControllerID: ctlID,
 				Progress: func(e progress.Event) {
 					if pf != nil {
 						pf(e)
@@ -131,6 +132,7 @@ not confirmed), 130 interrupted (rerun to resume).`,
 	fl.StringVar(&stateDir, "state-dir", "", "keep the snapshot being copied here, so an interrupted copy resumes with the same data (else it restarts from a new read)")
 	fl.BoolVar(&noMirror, "no-mirror", false, "do not run the dual-write (only for a cluster frozen for the migration)")
 	fl.DurationVar(&vtimeout, "verify-timeout", 2*time.Minute, "how long a verification may try to reach parity")
+	fl.Int32Var(&ctlID, "kraft-controller-id", 0, "node id the quorum claims ZooKeeper's controller role as (default: the quorum leader's id; must differ from every broker id)")
 	fl.IntVar(&maxBatch, "max-batch-records", 0, "records per copy batch (default Kafka's 10,000)")
 	fl.MarkHidden("max-batch-records")
 	completeWords(cmd, "until", "check", "snapshot", "copied", "mirroring", "verified", "cutover")
