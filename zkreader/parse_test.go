@@ -330,3 +330,23 @@ func FuzzFastPathAgrees(f *testing.F) {
 		}
 	})
 }
+
+// FuzzZnodeNames: parsers that read meaning from the znode name (broker
+// ids, quota entities, ACL resources, topic names) never panic and never
+// drop a znode without a finding.
+func FuzzZnodeNames(f *testing.F) {
+	f.Add("1", []byte(`{"version":1,"config":{"producer_byte_rate":"1"}}`))
+	f.Add("user%2F1%40prod", []byte(`{"version":1,"acls":[]}`))
+	f.Add("<default>", []byte(`{"version":5,"endpoints":["PLAINTEXT://h:1"]}`))
+	f.Add("bad%zz", []byte(`{"version":3,"partitions":{"0":[1]}}`))
+	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		for _, prefix := range []string{"/brokers/ids/", "/brokers/topics/", "/config/topics/", "/config/brokers/", "/config/users/",
+			"/config/clients/", "/config/ips/", "/config/users/u/clients/", "/kafka-acl/Topic/", "/kafka-acl-extended/prefixed/Group/", "/kafka-acl/"} {
+			p := prefix + name
+			ok, fs := parseByPath(p, data)
+			if !ok && len(fs) == 0 {
+				t.Fatalf("%s: no value and no finding", p)
+			}
+		}
+	})
+}

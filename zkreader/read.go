@@ -523,11 +523,17 @@ func (b *builder) partitionOps(topicPath string, t *Topic, listed []string) {
 			continue
 		}
 		part := &t.Partitions[i]
-		ops = append(ops, b.data(ppath+"/state", func(r *reply) {
-			v, f := ParsePartitionState(r.path, r.data, r.stat)
-			part.State = v
-			b.find(f...)
-		}))
+		ops = append(ops, &op{kind: kindData, path: ppath + "/state", done: func(r *reply) {
+			switch r.err {
+			case errOK:
+				v, f := ParsePartitionState(r.path, r.data, r.stat)
+				part.State = v
+				b.find(f...)
+			case errNoNode: // no state znode: State stays nil (pre-flight reports it)
+			default:
+				b.readFailed(r)
+			}
+		}})
 	}
 	b.e.add(ops...)
 }
