@@ -435,6 +435,9 @@ func (m *Mirror) load(ctx context.Context) error {
 
 func formatZxid(z int64) string { return fmt.Sprintf("0x%x", z) }
 
+// ParseZxid parses a zxid written as decimal or 0x hex.
+func ParseZxid(s string) (int64, error) { return parseZxid(s) }
+
 func parseZxid(s string) (int64, error) {
 	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
 		return strconv.ParseInt(s[2:], 16, 64)
@@ -1115,4 +1118,70 @@ type zkLogger struct{ l *slog.Logger }
 
 func (z zkLogger) Printf(format string, args ...any) {
 	z.l.Debug("zookeeper client: " + fmt.Sprintf(format, args...))
+}
+
+// Running is a mirror running in the background (see Start).
+type Running struct {
+	m      *Mirror
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// Start creates a mirror and runs it in the background until Close or ctx
+// ends. It returns once the mirror has loaded the quorum and started
+// reading ZooKeeper, or with the error that stopped it before.
+func Start(ctx context.Context, opts Options) (*Running, error) {
+	m, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &Running{m: m, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		r.err = m.Run(ctx)
+		close(r.done)
+	}()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		m.mu.Lock()
+		started := m.started
+		m.mu.Unlock()
+		if started {
+			return r, nil
+		}
+		select {
+		case <-r.done:
+			cancel()
+			if r.err == nil {
+				r.err = ctx.Err()
+			}
+			return nil, r.err
+		case <-t.C:
+		}
+	}
+}
+
+// Mirror returns the running mirror (Stats, WaitPosition).
+func (r *Running) Mirror() *Mirror { return r.m }
+
+// Done is closed when the mirror has stopped; Err then says why.
+func (r *Running) Done() <-chan struct{} { return r.done }
+
+// Err is the error the mirror stopped with (nil while running or after Close).
+func (r *Running) Err() error {
+	select {
+	case <-r.done:
+		return r.err
+	default:
+		return nil
+	}
+}
+
+// Close stops the mirror and returns the error it stopped with, if any.
+func (r *Running) Close() error {
+	r.cancel()
+	<-r.done
+	return r.err
 }
