@@ -161,4 +161,3 @@ func printMirrorSummary(w io.Writer, s dualwrite.Stats) {
 	fmt.Fprintf(w, "  reconnects %d, session expirations %d, tree reads %d, append retries %d, rejected batches %d\n",
 		s.Reconnects, s.Expired, s.Walks, s.Retries, s.Rejected)
 }
-
