@@ -261,3 +261,73 @@ func TestRoundTripAndDeterminism(t *testing.T) {
 		t.Fatal("two translations of the same snapshot differ")
 	}
 }
+
+// The metadata version picks the record versions: RegisterBrokerRecord v2
+// before 3.7-IV2 and v3 from it; PartitionRecord v0 in the copy always, and
+// in a checkpoint v0 before 3.7-IV2, v1 with MIGRATING directories from it.
+func TestMetadataVersionSelectsRecordVersions(t *testing.T) {
+	snap := loadEdge(t)
+	snap.DelegationTokens = nil // KRaft keeps tokens only from 3.6-IV2
+	for _, c := range []struct {
+		mv                  string
+		broker, cpPartition int16
+	}{{"3.6-IV1", 2, 0}, {"3.7-IV1", 2, 0}, {"3.7-IV2", 3, 1}, {"3.8", 3, 1}, {"3.9-IV0", 3, 1}} {
+		res, err := Translate(snap, Options{MetadataVersion: c.mv, PasswordEncoderSecret: edgeSecret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range res.Log() {
+			for _, v := range b {
+				switch v.Record.(type) {
+				case *records.RegisterBrokerRecord:
+					if v.Version != c.broker {
+						t.Errorf("%s: RegisterBrokerRecord v%d, want v%d", c.mv, v.Version, c.broker)
+					}
+				case *records.PartitionRecord:
+					if v.Version != 0 {
+						t.Errorf("%s: PartitionRecord v%d in the copy, want v0", c.mv, v.Version)
+					}
+				case *records.FeatureLevelRecord:
+					if lvl := v.Record.(*records.FeatureLevelRecord).FeatureLevel; lvl != res.MetadataVersion.Level {
+						t.Errorf("%s: feature level %d", c.mv, lvl)
+					}
+				}
+			}
+		}
+		var cp bytes.Buffer
+		if err := WriteCheckpoint(context.Background(), &cp, res); err != nil {
+			t.Fatalf("%s: %v", c.mv, err)
+		}
+		dec, err := checkpoint.Decode("x", cp.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range dec.Records {
+			if p, ok := v.Record.(*records.PartitionRecord); ok {
+				if v.Version != c.cpPartition || (c.cpPartition == 1) != (len(p.Directories) == len(p.Replicas)) {
+					t.Fatalf("%s: checkpoint PartitionRecord v%d dirs %v", c.mv, v.Version, p.Directories)
+				}
+			}
+		}
+	}
+	// With tokens, 3.6-IV1 cannot hold them in a checkpoint: an error, not a silent loss.
+	res, err := Translate(loadEdge(t), Options{MetadataVersion: "3.6-IV1", PasswordEncoderSecret: edgeSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCheckpoint(context.Background(), &bytes.Buffer{}, res); err == nil || !strings.Contains(err.Error(), "delegation token") {
+		t.Fatalf("checkpoint at 3.6-IV1 with tokens: %v", err)
+	}
+	if !hasFinding(res, "delegation-tokens-unusable") {
+		t.Error("no finding about tokens at 3.6-IV1")
+	}
+}
+
+func hasFinding(res *Result, code string) bool {
+	for _, f := range res.Findings {
+		if f.Code == code {
+			return true
+		}
+	}
+	return false
+}
