@@ -234,7 +234,9 @@ func ResolveMetadataVersion(s string) (image.MetadataVersion, error) {
 
 // Translate translates a snapshot. It returns an error only for unusable
 // options; problems in the snapshot become findings (a blocker for anything
-// Kafka's migration would crash on) and skips.
+// Kafka's migration would crash on) and skips. The records share slices
+// (replica lists, SCRAM bytes) with snap: do not modify snap while the
+// result is in use.
 func Translate(snap *zkreader.Snapshot, opts Options) (*Result, error) {
 	if snap == nil {
 		return nil, errors.New("translate: nil snapshot")
@@ -262,7 +264,7 @@ func Translate(snap *zkreader.Snapshot, opts Options) (*Result, error) {
 	}
 	t := &translator{snap: snap, opts: opts, mv: mv, brokerIDs: map[int32]bool{},
 		res: &Result{MetadataVersion: mv, now: now, opts: opts, Counts: map[string]int{}}}
-	t.tracker = progress.NewTracker(opts.Progress, "translate", "records", 0)
+	t.tracker = progress.NewTracker(opts.Progress, "translate", "records", estimateRecords(snap))
 	t.registrations()
 	t.topics()
 	t.brokerConfigs()
@@ -288,6 +290,27 @@ func Translate(snap *zkreader.Snapshot, opts Options) (*Result, error) {
 	}
 	t.tracker.Finish()
 	return res, nil
+}
+
+// estimateRecords is the number of records a snapshot translates to, about.
+func estimateRecords(s *zkreader.Snapshot) int64 {
+	n := len(s.Topics) + len(s.Scram) + len(s.DelegationTokens) + 1
+	for _, t := range s.Topics {
+		n += len(t.Partitions)
+	}
+	for _, c := range s.TopicConfigs {
+		n += len(c.Config)
+	}
+	for _, c := range s.BrokerConfigs {
+		n += len(c.Config)
+	}
+	for _, q := range s.Quotas {
+		n += len(q.Values)
+	}
+	for _, a := range s.ACLs {
+		n += len(a.Entries)
+	}
+	return int64(n)
 }
 
 type translator struct {
