@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/zk2kraft/zk2kraft/kafka"
+	"github.com/zk2kraft/zk2kraft/progress"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
@@ -601,4 +602,16 @@ func FuzzDecodePassword(f *testing.F) {
 			t.Fatalf("error does not wrap ErrPasswordDecode: %v", err)
 		}
 	})
+}
+
+func TestProgressEvents(t *testing.T) {
+	var last progress.Event
+	res := mustTranslate(t, loadEdge(t), Options{Progress: func(e progress.Event) { last = e }})
+	n := 0
+	for _, b := range res.Logical {
+		n += len(b)
+	}
+	if !last.Final || last.Phase != "translate" || last.Done != int64(n) || last.Total < int64(n)/2 {
+		t.Fatalf("final event %+v, want done %d", last, n)
+	}
 }
