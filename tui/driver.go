@@ -66,6 +66,7 @@ type Plan struct {
 type MirrorStats struct {
 	At            time.Time
 	Applied       int64         // ZooKeeper changes mirrored so far
+	LagKnown      bool          // the mirror reports its lag (else only the quorum's log is sampled)
 	LagRecords    int64         // changes seen but not yet committed to the quorum
 	LagP50        time.Duration // change-to-commit latency percentiles over the last interval
 	LagP99        time.Duration

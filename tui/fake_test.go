@@ -152,7 +152,7 @@ func (f *fakeDriver) Mirror(ctx context.Context, sample func(MirrorStats)) error
 
 func fakeSample(i int) MirrorStats {
 	cps := float64((i*37)%50 + 10*(i%7))
-	return MirrorStats{Applied: int64(i * 11), LagRecords: int64(i % 3), LagP50: 12 * time.Millisecond, LagP99: 48 * time.Millisecond,
+	return MirrorStats{LagKnown: true, Applied: int64(i * 11), LagRecords: int64(i % 3), LagP50: 12 * time.Millisecond, LagP99: 48 * time.Millisecond,
 		ChangesPerSec: cps, Backlog: int64(i % 4), Reconnects: i / 50}
 }
 

@@ -42,13 +42,19 @@ func (m mirrorModel) view(w, h int) string {
 		return b.String()
 	}
 	s := m.last
-	lagMark := m.st.ok.Render("✓ caught up")
-	if s.LagRecords > 0 {
-		lagMark = m.st.warn.Render(fmt.Sprintf("%s records behind", num(s.LagRecords)))
+	if s.LagKnown {
+		lagMark := m.st.ok.Render("✓ caught up")
+		if s.LagRecords > 0 {
+			lagMark = m.st.warn.Render(fmt.Sprintf("%s records behind", num(s.LagRecords)))
+		}
+		fmt.Fprintf(&b, "  %s p50 %-8s p99 %-8s %s\n", m.st.label.Render(padRight("Lag", 12)), dur(s.LagP50), dur(s.LagP99), lagMark)
+		fmt.Fprintf(&b, "  %s %s changes queued for the quorum\n", m.st.label.Render(padRight("Backlog", 12)), num(s.Backlog))
+		fmt.Fprintf(&b, "  %s %s changes   %s %d\n", m.st.label.Render(padRight("Mirrored", 12)), num(s.Applied), m.st.label.Render("Reconnects"), s.Reconnects)
+	} else {
+		fmt.Fprintf(&b, "  %s %s\n", m.st.label.Render(padRight("Lag", 12)), m.st.dim.Render("not reported by the mirror (verify proves lag zero)"))
+		fmt.Fprintf(&b, "  %s %s records appended to the quorum's log since dual-write started\n", m.st.label.Render(padRight("Mirrored", 12)), num(s.Applied))
+		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "  %s p50 %-8s p99 %-8s %s\n", m.st.label.Render(padRight("Lag", 12)), dur(s.LagP50), dur(s.LagP99), lagMark)
-	fmt.Fprintf(&b, "  %s %s changes queued for the quorum\n", m.st.label.Render(padRight("Backlog", 12)), num(s.Backlog))
-	fmt.Fprintf(&b, "  %s %s changes   %s %d\n", m.st.label.Render(padRight("Mirrored", 12)), num(s.Applied), m.st.label.Render("Reconnects"), s.Reconnects)
 	if s.Err != "" {
 		b.WriteString(m.st.bad.Render("  ✗ "+s.Err) + "\n")
 	}

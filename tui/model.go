@@ -451,8 +451,10 @@ func (m Model) summary() []string {
 	if len(objs) > 0 {
 		out = append(out, "Copied     "+strings.Join(objs, ", "))
 	}
-	if m.mirror.last != nil {
-		out = append(out, fmt.Sprintf("Mirror     %s changes mirrored, lag %s records", num(m.mirror.last.Applied), num(m.mirror.last.LagRecords)))
+	if l := m.mirror.last; l != nil && l.LagKnown {
+		out = append(out, fmt.Sprintf("Mirror     %s changes mirrored, lag %s records (p99 %s)", num(l.Applied), num(l.LagRecords), dur(l.LagP99)))
+	} else if l != nil {
+		out = append(out, fmt.Sprintf("Mirror     %s records appended since dual-write started", num(l.Applied)))
 	}
 	out = append(out, fmt.Sprintf("Parity     verified over %s objects (%d sections)", num(int64(m.verify.v.Compared)), len(m.verify.v.Digests)))
 	return out

@@ -72,7 +72,8 @@ func (m planModel) summary(w int) []string {
 			right = append(right, m.st.dim.Render(fmt.Sprintf("… %d more types", len(m.plan.Records)-i)))
 			break
 		}
-		right = append(right, fmt.Sprintf("%-26s %10s", strings.TrimSuffix(c.Name, "Record"), num(c.N)))
+		name := strings.TrimSuffix(strings.TrimSuffix(c.Name, "Record"), "_RECORD")
+		right = append(right, fmt.Sprintf("%-26s %10s", name, num(c.N)))
 	}
 	var out []string
 	for i := 0; i < max(len(left), len(right)); i++ {

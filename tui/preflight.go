@@ -183,8 +183,8 @@ func (m preflightModel) view(w, h int) string {
 	if cid == "" {
 		cid = "(none)"
 	}
-	head := fmt.Sprintf("  %s — cluster id %s\n  %s brokers, %s topics, %s partitions, %s ACL resources",
-		r.Source, cid, num(int64(s.Brokers)), num(int64(s.Topics)), num(int64(s.Partitions)), num(int64(s.ACLs)))
+	head := fmt.Sprintf("  Cluster id %s %s\n  %s brokers, %s topics, %s partitions, %s ACL resources",
+		cid, m.st.dim.Render("read from "+r.Source), num(int64(s.Brokers)), num(int64(s.Topics)), num(int64(s.Partitions)), num(int64(s.ACLs)))
 	var verdict string
 	if r.HasBlockers() {
 		verdict = m.st.bad.Render(fmt.Sprintf("  ✗ %d blocker(s) stop the migration: fix them, then press r to check again.", s.Blockers))
