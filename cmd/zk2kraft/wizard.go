@@ -31,15 +31,15 @@ func init() {
 var wizardMirrorStats func(migrate.Mirror) (tui.MirrorStats, bool)
 
 type wizardFlags struct {
-	zf         zkReadFlags
-	tf         migrationTranslateFlags
-	quorum     string
-	qtls       quorum.TLSFiles
-	localQ     bool
-	ctlID      int32
-	stateDir   string
-	logFile    string
-	noAltScrn  bool
+	zf        zkReadFlags
+	tf        migrationTranslateFlags
+	quorum    string
+	qtls      quorum.TLSFiles
+	localQ    bool
+	ctlID     int32
+	stateDir  string
+	logFile   string
+	noAltScrn bool
 }
 
 func newWizardCmd() *cobra.Command {
