@@ -2,6 +2,8 @@ package migrate_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"errors"
 	"fmt"
 	"sort"
@@ -398,3 +400,5 @@ func TestCutoverRefusedWithoutParity(t *testing.T) {
 
 // unused import guard for records in some builds
 var _ = records.Versioned{}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
