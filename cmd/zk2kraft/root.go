@@ -45,6 +45,10 @@ var globals globalOptions
 // --metrics-addr is given.
 var cliMetrics = metrics.New(version, buildCommit())
 
+// metricsServer is the --metrics-addr endpoint while a command runs (nil
+// without --metrics-addr).
+var metricsServer *metrics.Server
+
 // envPrefix: every flag --some-flag can also be set as ZK2KRAFT_SOME_FLAG.
 const envPrefix = "ZK2KRAFT_"
 
@@ -102,6 +106,7 @@ func newRootCmd() *cobra.Command {
 				if err != nil {
 					return withExitCode(2, fmt.Errorf("--metrics-addr: %w", err))
 				}
+				metricsServer = srv
 				slog.Info("serving metrics", "addr", "http://"+srv.Addr+"/metrics")
 			}
 			return nil

@@ -2,10 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -225,4 +230,65 @@ func TestColorEnabled(t *testing.T) {
 	if colorEnabled() {
 		t.Error("colour on with --no-color")
 	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"version", "--output", "json"})
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var v versionInfo
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+		t.Fatalf("version --output json: %v: %q", err, out.String())
+	}
+	if v.Version != version || v.Commit == "" || !strings.HasPrefix(v.GoVersion, "go") || v.Platform == "" {
+		t.Errorf("version JSON %+v", v)
+	}
+}
+
+// TestMetricsAddr: --metrics-addr serves the process's metrics while the
+// command runs, and stops with it.
+func TestMetricsAddr(t *testing.T) {
+	root := newRootCmd()
+	var scraped string
+	tc := &cobra.Command{
+		Use: "metricstest",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cliMetrics.SetPhase("copy")
+			resp, err := http.Get("http://" + metricsServer.Addr + "/metrics")
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			scraped = string(b)
+			return err
+		},
+	}
+	root.AddCommand(tc)
+	root.SetArgs([]string{"metricstest", "--metrics-addr", "127.0.0.1:0"})
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := root.ExecuteContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`zk2kraft_phase{phase="copy"} 1`, "zk2kraft_build_info{", "zk2kraft_mirror_lag_seconds"} {
+		if !strings.Contains(scraped, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	addr := metricsServer.Addr
+	cancel()
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := http.Get("http://" + addr + "/metrics"); err != nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Error("the metrics server outlived the command's context")
 }

@@ -198,8 +198,9 @@ func TestWizardEndToEnd(t *testing.T) {
 	}
 }
 
-// TestWizardQuitKeepsState: Ctrl-C asks; leaving keeps the migration's state,
-// prints how to resume and exits 130.
+// TestWizardQuitKeepsState: `zk2kraft` with no arguments starts the wizard
+// with settings from the environment and a config file; Ctrl-C asks; leaving
+// keeps the migration's state, prints how to resume and exits 130.
 func TestWizardQuitKeepsState(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: needs ZooKeeper and tmux")
@@ -215,10 +216,19 @@ func TestWizardQuitKeepsState(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	stdout, exitFile := filepath.Join(dir, "stdout.json"), filepath.Join(dir, "exit")
-	cmd := fmt.Sprintf("NO_COLOR=1 ZK2KRAFT_ZK=%s %s wizard --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords -o json > %s; echo $? > %s; sleep 600",
-		env.ConnectString(), bin, filepath.Join(dir, "state"), stdout, exitFile)
+	// zk2kraft with no arguments on a terminal starts the wizard; its
+	// settings come from ZK2KRAFT_* variables and a config file.
+	conf := filepath.Join(dir, "zk2kraft.conf")
+	if err := os.WriteFile(conf, []byte("# wizard test\nlocal-quorum = true\nassign_topic_ids: true\noutput = json\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := fmt.Sprintf("NO_COLOR=1 ZK2KRAFT_CONFIG=%s ZK2KRAFT_ZK=%s ZK2KRAFT_STATE_DIR=%s ZK2KRAFT_PASS_THROUGH_ENCRYPTED_PASSWORDS=true %s > %s; echo $? > %s; sleep 600",
+		conf, env.ConnectString(), filepath.Join(dir, "state"), bin, stdout, exitFile)
 	tm := startTmux(t, 80, 24, cmd)
-	tm.waitFor("Where is the cluster?", 20*time.Second)
+	scr := tm.waitFor("Where is the cluster?", 20*time.Second)
+	if !strings.Contains(scr, "[x] start a local") || !strings.Contains(scr, env.ConnectString()) {
+		t.Errorf("the settings from the environment and the config file are not filled in:\n%s", scr)
+	}
 	tm.keys("Enter")
 	tm.waitFor("No blocker", 90*time.Second, "✗ connection test", "✗ pre-flight")
 	tm.run("resize-window", "-t", tm.name, "-x", "100", "-y", "30")
