@@ -34,8 +34,14 @@ func (t *translator) registrations() {
 		brokers[i] = &t.snap.Brokers[i]
 	}
 	sort.SliceStable(brokers, func(i, j int) bool { return brokers[i].ID < brokers[j].ID })
-	for _, b := range brokers {
+	for i, b := range brokers {
 		path := fmt.Sprintf("/brokers/ids/%d", b.ID)
+		if b.ID < 0 || i > 0 && brokers[i-1].ID == b.ID {
+			t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-broker-id", Path: path,
+				Expected: "a unique non-negative broker id", Message: fmt.Sprintf("broker id %d is negative or appears twice", b.ID)})
+			t.skip(path, "broker-registration", "negative or duplicate broker id")
+			continue
+		}
 		rec := &records.RegisterBrokerRecord{
 			BrokerId:            b.ID,
 			IsMigratingZkBroker: true,

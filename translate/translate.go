@@ -47,6 +47,7 @@ package translate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -356,9 +357,17 @@ func (t *translator) topics() {
 	sort.SliceStable(topics, func(i, j int) bool { return topics[i].Name < topics[j].Name })
 
 	idOwner := map[kafka.UUID]string{}
+	seenName := map[string]bool{}
 	var noID []string
 	for _, topic := range topics {
 		path := "/brokers/topics/" + topic.Name
+		if topic.Name == "" || seenName[topic.Name] {
+			t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-topic", Path: path,
+				Message: fmt.Sprintf("topic name %q is empty or appears twice in the snapshot", topic.Name)})
+			t.skip(path, "bad-topic", "empty or duplicate topic name")
+			continue
+		}
+		seenName[topic.Name] = true
 		if pending[topic.Name] {
 			t.skip(path, "topic-pending-deletion", "listed under /admin/delete_topics: Kafka (3.6+) does not migrate topics pending deletion (nor their partitions and configs); the dual-write sync deletes the topic and its /admin/delete_topics entry from ZooKeeper and brokers remove the stray logs")
 			continue
@@ -388,8 +397,16 @@ func (t *translator) topics() {
 			batch = append(batch, t.configRecords(kafka.ConfigResourceTopic, topic.Name, "/config/topics/"+topic.Name, cfg.Config)...)
 		}
 		var missing []string
+		seenPart := map[int32]bool{}
 		for i := range topic.Partitions {
 			p := &topic.Partitions[i]
+			if p.ID < 0 || seenPart[p.ID] {
+				t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-partition", Path: path, Field: fmt.Sprintf("partitions.%d", p.ID),
+					Message: fmt.Sprintf("partition id %d is negative or appears twice", p.ID)})
+				t.skip(fmt.Sprintf("%s/partitions/%d", path, p.ID), "bad-partition", "negative or duplicate partition id")
+				continue
+			}
+			seenPart[p.ID] = true
 			rec, ok := t.partitionRecord(topic, p, id)
 			if !ok {
 				continue
@@ -449,6 +466,12 @@ func (t *translator) partitionRecord(topic *zkreader.Topic, p *zkreader.Partitio
 		AddingReplicas:   nonNil(p.AddingReplicas),
 		RemovingReplicas: nonNil(p.RemovingReplicas),
 	}
+	if st := p.State; st != nil && st.LeaderRecoveryState != 0 && st.LeaderRecoveryState != 1 {
+		t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-partition-state", Path: path, Field: "leader_recovery_state",
+			Expected: "0 (RECOVERED) or 1 (RECOVERING)", Message: fmt.Sprintf("leader_recovery_state %d", st.LeaderRecoveryState)})
+		t.skip(path, "bad-partition-state", "unknown leader recovery state")
+		return nil, false
+	}
 	if st := p.State; st != nil {
 		rec.Isr = nonNil(st.ISR)
 		rec.Leader = st.Leader
@@ -484,6 +507,11 @@ func (t *translator) configRecords(resType int8, resName, path string, cfg map[s
 	out := make([]records.Versioned, 0, len(keys))
 	for _, k := range keys {
 		val := cfg[k]
+		if k == "" {
+			t.find(zkreader.Finding{Severity: zkreader.Warning, Code: "empty-config-name", Path: path, Message: "a config with an empty name is not migrated"})
+			t.skip(path+"#", "empty-config-name", "config with an empty name")
+			continue
+		}
 		if IsPasswordConfig(k) {
 			v, ok := t.password(path, k, val)
 			if !ok {
@@ -636,12 +664,22 @@ func (t *translator) clientQuotas() {
 		if n.quota == nil || len(n.quota.Values) == 0 {
 			continue
 		}
+		if why := badEntity(n.quota.Entity); why != "" {
+			t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-quota-entity", Path: n.quota.Path, Message: "quota entity " + why})
+			t.skip(n.quota.Path, "bad-quota-entity", why)
+			continue
+		}
 		entity := make([]records.ClientQuotaRecordEntityData, len(n.quota.Entity))
 		for i, p := range n.quota.Entity {
 			entity[i] = records.ClientQuotaRecordEntityData{EntityType: p.Type, EntityName: p.Name}
 		}
 		keys := make([]string, 0, len(n.quota.Values))
-		for k := range n.quota.Values {
+		for k, val := range n.quota.Values {
+			if math.IsNaN(val) || math.IsInf(val, 0) {
+				t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-quota-value", Path: n.quota.Path, Field: "config." + k,
+					Expected: "a finite number", Message: "quota value is not a finite number; Kafka's migration aborts on it"})
+				continue
+			}
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
@@ -651,6 +689,29 @@ func (t *translator) clientQuotas() {
 		}
 		t.emit(batch)
 	}
+}
+
+// badEntity says what is wrong with a quota entity, or "".
+func badEntity(parts []zkreader.QuotaEntityPart) string {
+	if len(parts) == 0 {
+		return "is empty"
+	}
+	seen := map[string]bool{}
+	for _, p := range parts {
+		switch p.Type {
+		case kafka.QuotaEntityUser, kafka.QuotaEntityClientID, kafka.QuotaEntityIP:
+		default:
+			return fmt.Sprintf("has unknown type %q (want user, client-id or ip)", p.Type)
+		}
+		if seen[p.Type] {
+			return fmt.Sprintf("has type %q twice", p.Type)
+		}
+		seen[p.Type] = true
+	}
+	if seen[kafka.QuotaEntityIP] && len(parts) > 1 {
+		return "combines ip with another type"
+	}
+	return ""
 }
 
 // ---- producer ids (§2.5) ----
@@ -687,6 +748,7 @@ func (t *translator) acls() {
 		res = append(res, r)
 	}
 	sortACLResources(res)
+	seen := map[kafka.UUID]bool{}
 	for _, r := range res {
 		rt := kafka.ResourceTypeCodes[r.ResourceType]
 		pt := kafka.PatternTypeCodes[r.PatternType]
@@ -700,8 +762,14 @@ func (t *translator) acls() {
 					Message:  fmt.Sprintf("ACL entry %s %s %s@%s cannot be translated", e.PermissionType, e.Operation, e.Principal, e.Host)})
 				continue
 			}
+			id := ACLID(rt, r.Name, pt, e.Principal, e.Host, op, perm)
+			if seen[id] {
+				// Kafka keeps a resource's entries in a set: a repeated entry is one ACL.
+				continue
+			}
+			seen[id] = true
 			batch = append(batch, v0(&records.AccessControlEntryRecord{
-				Id:           ACLID(rt, r.Name, pt, e.Principal, e.Host, op, perm),
+				Id:           id,
 				ResourceType: rt, ResourceName: r.Name, PatternType: pt,
 				Principal: e.Principal, Host: e.Host, Operation: op, PermissionType: perm,
 			}))
@@ -776,7 +844,11 @@ func (t *translator) delegationTokens() {
 	}
 	sort.SliceStable(toks, func(i, j int) bool { return toks[i].TokenID < toks[j].TokenID })
 	batch := make([]records.Versioned, 0, len(toks))
-	for _, d := range toks {
+	for i, d := range toks {
+		if d.TokenID == "" || i > 0 && toks[i-1].TokenID == d.TokenID {
+			t.skip("/delegation_token/tokens/"+d.TokenID, "bad-delegation-token", "empty or duplicate token id")
+			continue
+		}
 		renewers := d.Renewers
 		if renewers == nil {
 			renewers = []string{}
