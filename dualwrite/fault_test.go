@@ -1,0 +1,173 @@
+package dualwrite
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zk2kraft/zk2kraft/testenv"
+)
+
+// clientProxy forwards a ZooKeeper client port. Block cuts every connection
+// and refuses new ones (accepts and closes them), like a client whose
+// network is gone; the servers then expire its session.
+type clientProxy struct {
+	ln       net.Listener
+	upstream string
+	mu       sync.Mutex
+	blocked  bool
+	conns    map[net.Conn]bool
+}
+
+func newClientProxy(t testing.TB, upstream string) *clientProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &clientProxy{ln: ln, upstream: upstream, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() { ln.Close(); p.block() })
+	go p.serve()
+	return p
+}
+
+func (p *clientProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		blocked := p.blocked
+		p.mu.Unlock()
+		if blocked {
+			c.Close()
+			continue
+		}
+		u, err := net.DialTimeout("tcp", p.upstream, 2*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[u] = true, true
+		p.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close(); c.Close() }()
+		go func() { io.Copy(c, u); u.Close(); c.Close() }()
+	}
+}
+
+func (p *clientProxy) block() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocked = true
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+}
+
+func (p *clientProxy) unblock() {
+	p.mu.Lock()
+	p.blocked = false
+	p.mu.Unlock()
+}
+
+func TestMirrorSurvivesSessionExpiry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
+	var proxies []*clientProxy
+	var addrs []string
+	for _, s := range f.env.Servers() {
+		p := newClientProxy(t, s)
+		proxies = append(proxies, p)
+		addrs = append(addrs, p.ln.Addr().String())
+	}
+	f.connect = strings.Join(addrs, ",")
+	opts := Options{}
+	opts.ZK.SessionTimeout = 2 * time.Second
+	r := f.startMirror(opts)
+	f.churnDuring(5, 2500, 600, func() {
+		time.Sleep(time.Second)
+		for _, p := range proxies {
+			p.block()
+		}
+		time.Sleep(6 * time.Second) // > session timeout: the servers expire the session
+		for _, p := range proxies {
+			p.unblock()
+		}
+	})
+	f.checkParity(r)
+	s := r.m.Stats()
+	t.Logf("stats: %+v", s)
+	if s.Expired == 0 || s.Walks < 2 {
+		t.Fatalf("no session expiry happened (expired %d, walks %d)", s.Expired, s.Walks)
+	}
+}
+
+// TestMirrorProcessKill9 runs `zk2kraft mirror` as a separate process, kills
+// it with SIGKILL at several points during churn and runs it again: the last
+// run converges, and its committed position is sound (once mirror.zxid is
+// past ZooKeeper's newest zxid, the quorum equals ZooKeeper).
+func TestMirrorProcessKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	bin := filepath.Join(t.TempDir(), "zk2kraft")
+	build := exec.Command("go", "build", "-o", bin, "github.com/zk2kraft/zk2kraft/cmd/zk2kraft")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "mirror", "--zk", f.connect, "--quorum", strings.Join(f.lc.APIAddrs(), ","),
+			"--from-zxid", formatZxid(f.snap.MaxZxid), "--log-level", "info")
+		cmd.Env = append(os.Environ(), "ZK2KRAFT_CONFIG=/dev/null")
+		if os.Getenv("MIRROR_TEST_LOG") != "" {
+			cmd.Stderr = os.Stderr
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	cur := start()
+	t.Cleanup(func() { cur.Process.Kill(); cur.Wait() })
+	f.churnDuring(6, 2500, 700, func() {
+		for i := 0; i < 3; i++ {
+			time.Sleep(time.Duration(400+300*i) * time.Millisecond)
+			cur.Process.Signal(syscall.SIGKILL)
+			cur.Wait()
+			cur = start()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	target := f.zkZxid()
+	for {
+		mv, err := f.q.Meta(ctx)
+		if err == nil {
+			if z, err := ParseZxid(mv.Meta[MetaZxid]); err == nil && z >= target {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("mirror position never reached 0x%x (meta %v)", target, mv.Meta)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	f.compare(ctx)
+	cur.Process.Signal(syscall.SIGTERM)
+	if err := cur.Wait(); err != nil {
+		t.Errorf("mirror after SIGTERM: %v", err)
+	}
+}
