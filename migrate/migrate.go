@@ -171,6 +171,9 @@ func (m *Migration) Report() *Report { return m.report }
 // Close stops the mirror if it runs.
 func (m *Migration) Close() error {
 	if m.mirror != nil {
+		if st := mirrorStats(m.mirror); st != nil {
+			m.report.Mirror = st
+		}
 		err := m.mirror.Close()
 		m.mirror = nil
 		return err
@@ -597,6 +600,11 @@ func (m *Migration) verify(ctx context.Context) (*verify.Result, error) {
 	}
 	zo := m.opts.ZK
 	zo.Progress = nil
+	if m.mirror != nil {
+		if err := mirrorErr(m.mirror); err != nil {
+			return nil, fmt.Errorf("migrate: the mirror stopped: %w", err)
+		}
+	}
 	res, err := verify.Run(ctx, verify.Options{ZK: zo, Quorum: m.opts.Quorum, Translate: topts, MaxRounds: m.opts.VerifyRounds,
 		Timeout: m.opts.VerifyTimeout, Progress: m.opts.Progress, Logger: m.log})
 	if err != nil {
@@ -604,6 +612,9 @@ func (m *Migration) verify(ctx context.Context) (*verify.Result, error) {
 	}
 	m.report.Verify = res
 	m.lastVerify = res
+	if m.mirror != nil {
+		m.report.Mirror = mirrorStats(m.mirror)
+	}
 	if !res.Parity {
 		return res, fmt.Errorf("migrate: %w: %s (%d mismatches, %d in flight)", ErrNoParity, res.Status, len(res.Mismatches), len(res.InFlight))
 	}

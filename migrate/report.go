@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
 	"github.com/zk2kraft/zk2kraft/translate"
 	"github.com/zk2kraft/zk2kraft/verify"
@@ -50,6 +51,7 @@ type Report struct {
 	Findings        []zkreader.Finding `json:"findings,omitempty"`
 	Skipped         []translate.Skip   `json:"skipped,omitempty"`
 	Verify          *verify.Result     `json:"verify,omitempty"`
+	Mirror          *dualwrite.Stats   `json:"mirror,omitempty"`
 	Cutover         *CutoverInfo       `json:"cutover,omitempty"`
 	Plan            *Plan              `json:"plan,omitempty"`
 	Notes           []string           `json:"notes,omitempty"`
@@ -244,6 +246,10 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, f := range r.Findings {
 			fmt.Fprintf(w, "  %s\n", f.String())
 		}
+	}
+	if ms := r.Mirror; ms != nil {
+		fmt.Fprintf(w, "\nMirror (dual-write): %d changes seen, %d applied (%d records in %d batches), lag p50 %s p99 %s, backlog %d, reconnects %d, position zxid 0x%x\n",
+			ms.Seen, ms.Applied, ms.Records, ms.Batches, ms.LagP50.Round(time.Microsecond), ms.LagP99.Round(time.Microsecond), ms.Backlog, ms.Reconnects, ms.Position)
 	}
 	if v := r.Verify; v != nil {
 		fmt.Fprintf(w, "\nVerification: %s after %d comparison(s)\n", v.Status, len(v.Rounds))

@@ -36,6 +36,7 @@ type demoFlags struct {
 	topics     int
 	partitions int
 	churnRate  float64
+	churnFor   time.Duration
 	keep       bool
 	dir        string
 }
@@ -61,6 +62,7 @@ operator freezes admin changes for the cutover window. Then it prints the report
 	fl.IntVar(&f.topics, "topics", 400, "plain topics to seed (besides the edge cases)")
 	fl.IntVar(&f.partitions, "partitions", 10, "partitions per plain topic")
 	fl.Float64Var(&f.churnRate, "churn-rate", 50, "changes per second while the migration copies and mirrors (0: none)")
+	fl.DurationVar(&f.churnFor, "churn-for", 5*time.Second, "how long the mirror runs under churn before verification")
 	fl.BoolVar(&f.keep, "keep", false, "keep the ensemble and the quorum running after the report, until Ctrl-C")
 	fl.StringVar(&f.dir, "dir", "", "where the ensemble and quorum keep their data (default: a temp dir, removed at the end)")
 	return cmd
@@ -179,6 +181,10 @@ func runDemo(ctx context.Context, out io.Writer, f *demoFlags) error {
 			}
 		default:
 			say("phase %s %s in %.2fs %s", p.Name, p.Status, p.Seconds, p.Note)
+			if p.Name == string(migrate.PhaseMirroring) && p.Status == "done" && ch != nil && f.churnFor > 0 {
+				say("mirroring under churn for %s ...", f.churnFor)
+				time.Sleep(f.churnFor)
+			}
 		}
 	}
 	rep, err := migrate.Run(ctx, opts)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/progress"
 	"github.com/zk2kraft/zk2kraft/quorum"
@@ -17,7 +18,12 @@ import (
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
-func init() { register(newMigrateCmd) }
+func init() {
+	register(newMigrateCmd)
+	newMirrorStarter = func(zo zkreader.Options, q *client.Client, topts translate.Options) migrate.MirrorStarter {
+		return migrate.DualWrite(dualwrite.Options{ZK: zo, Quorum: q, Translate: topts, Metrics: cliMetrics, Logger: slog.Default()}, 0)
+	}
+}
 
 // newMirrorStarter builds the dual-write the migrate command drives (nil:
 // none available).
