@@ -80,10 +80,10 @@ func BenchmarkCommit(b *testing.B) {
 	for _, tc := range []struct {
 		size, count, inflight int
 	}{
-		{1, 2000, 1},
-		{100, 1000, 1},
-		{10000, 60, 1},
-		{10000, 120, 4},
+		{1, 1000, 1},
+		{100, 500, 1},
+		{10000, 50, 1},
+		{10000, 60, 4},
 	} {
 		b.Run(fmt.Sprintf("batch=%d/inflight=%d", tc.size, tc.inflight), func(b *testing.B) {
 			lc, c := benchCluster(b)

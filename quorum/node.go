@@ -71,7 +71,7 @@ type Timing struct {
 }
 
 // LoopbackTiming: failover well under 2 s after a leader dies.
-var LoopbackTiming = Timing{Heartbeat: 400 * time.Millisecond, Election: 400 * time.Millisecond, LeaderLease: 300 * time.Millisecond, Commit: 5 * time.Millisecond}
+var LoopbackTiming = Timing{Heartbeat: 500 * time.Millisecond, Election: 500 * time.Millisecond, LeaderLease: 500 * time.Millisecond, Commit: 5 * time.Millisecond}
 
 // Config configures one controller node.
 type Config struct {
