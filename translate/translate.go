@@ -358,7 +358,7 @@ func (t *translator) topics() {
 
 	idOwner := map[kafka.UUID]string{}
 	seenName := map[string]bool{}
-	var noID []string
+	var noID, stateless []string
 	for _, topic := range topics {
 		path := "/brokers/topics/" + topic.Name
 		if topic.Name == "" || seenName[topic.Name] {
@@ -416,12 +416,17 @@ func (t *translator) topics() {
 			}
 			batch = append(batch, v0(rec))
 		}
-		if len(missing) > 0 {
-			t.find(zkreader.Finding{Severity: zkreader.Warning, Code: "partition-state-missing", Path: path,
-				Message: fmt.Sprintf("partition(s) %s have no state znode; as Kafka does, they are initialized with ISR = replicas, leader = first replica, leader epoch 0, partition epoch 0", strings.Join(missing, ",")),
-			})
+		for _, m := range missing {
+			stateless = append(stateless, path+"/partitions/"+m)
 		}
 		t.emit(batch)
+	}
+	if len(stateless) > 0 {
+		// One finding for all of them: a big cluster may have thousands.
+		t.find(zkreader.Finding{Severity: zkreader.Warning, Code: "partition-state-missing", Path: stateless[0],
+			Message: fmt.Sprintf("%d partition(s) have no state znode; as Kafka does, they are initialized with ISR = replicas, leader = first replica, leader epoch 0, partition epoch 0", len(stateless)),
+			Paths:   stateless,
+		})
 	}
 	if len(noID) > 0 {
 		t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "topic-without-id", Path: noID[0], Field: "topic_id",
