@@ -42,7 +42,9 @@ const (
 // Options configure an ensemble.
 type Options struct {
 	Nodes   int    // ensemble size (default 3; 1 runs a standalone server)
-	Backend string // "docker", "process" or "" (docker when `docker info` answers)
+	// Backend is "docker", "process" or "" (auto: $ZK2KRAFT_TESTENV_BACKEND
+	// if set, else docker when `docker info` answers, else process).
+	Backend string
 
 	// SnapCount is ZooKeeper's snapCount (transactions between snapshots;
 	// 0 keeps ZooKeeper's default 100000). ZooKeeper snapshots after a random
@@ -85,6 +87,9 @@ func (o *Options) defaults() error {
 	}
 	if o.SnapCount < 0 || o.SnapCount == 1 {
 		return fmt.Errorf("testenv: SnapCount %d: want 0 (default) or >= 2", o.SnapCount)
+	}
+	if o.Backend == BackendAuto {
+		o.Backend = os.Getenv("ZK2KRAFT_TESTENV_BACKEND")
 	}
 	switch o.Backend {
 	case BackendAuto:

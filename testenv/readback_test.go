@@ -119,7 +119,7 @@ func (r *readBack) set(p string, got, want []string) {
 }
 
 // verifyZooKeeper reads the cluster back and compares it with want.
-func verifyZooKeeper(conn *zk.Conn, want *zkreader.Snapshot, ephemeralOwner int64) []string {
+func verifyZooKeeper(conn *zk.Conn, want *zkreader.Snapshot) []string {
 	r := &readBack{conn: conn, chroot: want.Chroot}
 	for _, p := range []string{"/consumers", "/brokers/ids", "/brokers/topics", "/config/changes", "/admin/delete_topics",
 		"/brokers/seqid", "/isr_change_notification", "/latest_producer_id_block", "/log_dir_event_notification",
@@ -140,7 +140,7 @@ func verifyZooKeeper(conn *zk.Conn, want *zkreader.Snapshot, ephemeralOwner int6
 		r.num("/controller", m, "brokerid", int64(want.Controller.BrokerID))
 		r.str("/controller", m, "timestamp", want.Controller.Timestamp)
 		r.num("/controller", m, "kraftControllerEpoch", -1)
-		r.eq("/controller", "ephemeralOwner", st.EphemeralOwner, ephemeralOwner)
+		r.eq("/controller", "ephemeralOwner", st.EphemeralOwner, want.Controller.Stat.EphemeralOwner)
 	}
 	if data, st, ok := r.get("/controller_epoch"); ok {
 		r.eq("/controller_epoch", "data", string(data), fmt.Sprint(want.ControllerEpoch.Epoch))
@@ -148,7 +148,7 @@ func verifyZooKeeper(conn *zk.Conn, want *zkreader.Snapshot, ephemeralOwner int6
 	} else {
 		r.bad("/controller_epoch: missing")
 	}
-	r.brokers(want, ephemeralOwner)
+	r.brokers(want)
 	r.topics(want)
 	r.set("/admin/delete_topics", r.children("/admin/delete_topics"), append([]string(nil), want.PendingDeletions...))
 	r.configs("/config/topics", want.TopicConfigs)
@@ -217,7 +217,7 @@ func verifyZooKeeper(conn *zk.Conn, want *zkreader.Snapshot, ephemeralOwner int6
 	return r.problems
 }
 
-func (r *readBack) brokers(want *zkreader.Snapshot, ephemeralOwner int64) {
+func (r *readBack) brokers(want *zkreader.Snapshot) {
 	var ids []string
 	for _, b := range want.Brokers {
 		ids = append(ids, strconv.Itoa(int(b.ID)))
@@ -229,7 +229,7 @@ func (r *readBack) brokers(want *zkreader.Snapshot, ephemeralOwner int64) {
 		if m == nil {
 			continue
 		}
-		r.eq(p, "ephemeralOwner", st.EphemeralOwner, ephemeralOwner)
+		r.eq(p, "ephemeralOwner", st.EphemeralOwner, b.Stat.EphemeralOwner)
 		r.num(p, m, "version", 5)
 		r.str(p, m, "host", b.Host)
 		r.num(p, m, "port", int64(b.Port))

@@ -171,7 +171,7 @@ func Seed(ctx context.Context, conn *zk.Conn, spec SeedSpec) (*zkreader.Snapshot
 	if err := w.writeParallel(ctx, plan.groups, spec.Concurrency); err != nil {
 		return nil, err
 	}
-	w.tracker.Done()
+	w.tracker.Finish()
 	snap.Chroot = spec.Chroot
 	snap.TakenAt = time.Now()
 	return snap, nil
@@ -824,7 +824,7 @@ func (g *generator) notifications() {
 	seq("/config/changes/config_change_", []byte(`{"version":2,"entity_path":"users/alice/clients/app-1"}`))
 	g.serial("/kafka-acl-changes", nil)
 	g.serial("/kafka-acl-extended-changes", nil)
-	seq("/kafka-acl-changes/acl_changes_", []byte("Topic:orders"))
+	seq("/kafka-acl-changes/acl_changes_", []byte("TOPIC:orders"))
 	seq("/kafka-acl-extended-changes/acl_changes_", []byte(`{"version":1,"resourceType":"TOPIC","name":"payments-","patternType":"PREFIXED"}`))
 	seq("/delegation_token/token_changes/token_change_", []byte("token-1"))
 	seq("/isr_change_notification/isr_change_", []byte(`{"version":1,"partitions":[{"topic":"`+TopicOffsets+`","partition":0}]}`))

@@ -36,8 +36,11 @@ func TestSeedReadBack(t *testing.T) {
 			if c.spec.PersistentBrokers {
 				owner = 0
 			}
+			if snap.Brokers[0].Stat.EphemeralOwner != owner || snap.Controller.Stat.EphemeralOwner != owner {
+				t.Errorf("model ephemeral owners %d/%d, want %d", snap.Brokers[0].Stat.EphemeralOwner, snap.Controller.Stat.EphemeralOwner, owner)
+			}
 			reader := env.Connect(t)
-			for _, p := range verifyZooKeeper(reader, snap, owner) {
+			for _, p := range verifyZooKeeper(reader, snap) {
 				t.Error(p)
 			}
 			if c.spec.Migration == "" && snap.Migration != nil {
@@ -68,7 +71,7 @@ func TestSeedDigestAuth(t *testing.T) {
 	if err != nil || len(acl) != 1 || acl[0].Scheme != "digest" || !strings.HasPrefix(acl[0].ID, "kafka:") {
 		t.Errorf("ACL of a topic znode = %+v, %v; want one digest ACL for kafka", acl, err)
 	}
-	for _, p := range verifyZooKeeper(authed, snap, conn.SessionID()) {
+	for _, p := range verifyZooKeeper(authed, snap) {
 		t.Error(p)
 	}
 }
@@ -206,7 +209,7 @@ func TestReadBackDetectsDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := verifyZooKeeper(conn, snap, conn.SessionID()); len(p) != 0 {
+	if p := verifyZooKeeper(conn, snap); len(p) != 0 {
 		t.Fatalf("clean seed: %v", p)
 	}
 	state := "/drift/brokers/topics/" + TopicOffsets + "/partitions/0/state"
@@ -216,7 +219,7 @@ func TestReadBackDetectsDrift(t *testing.T) {
 	if err := conn.Delete("/drift/kafka-acl/Group/billing", -1); err != nil {
 		t.Fatal(err)
 	}
-	problems := strings.Join(verifyZooKeeper(conn, snap, conn.SessionID()), "\n")
+	problems := strings.Join(verifyZooKeeper(conn, snap), "\n")
 	for _, want := range []string{"leader = 2", "partition epoch", "/kafka-acl/Group/billing: missing"} {
 		if !strings.Contains(problems, want) {
 			t.Errorf("drift not reported: want %q in:\n%s", want, problems)
