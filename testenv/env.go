@@ -41,7 +41,7 @@ const (
 
 // Options configure an ensemble.
 type Options struct {
-	Nodes   int    // ensemble size (default 3; 1 runs a standalone server)
+	Nodes int // ensemble size (default 3; 1 runs a standalone server)
 	// Backend is "docker", "process" or "" (auto: $ZK2KRAFT_TESTENV_BACKEND
 	// if set, else docker when `docker info` answers, else process).
 	Backend string
