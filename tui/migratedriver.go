@@ -482,7 +482,10 @@ func (d *MigrateDriver) Mirror(ctx context.Context, sample func(MirrorStats)) er
 				d.mu.Unlock()
 				if mir != nil && d.cfg.MirrorStats != nil {
 					if ms, ok := d.cfg.MirrorStats(mir); ok {
-						ms.At, ms.Err, ms.LagKnown = now, note, true
+						ms.At, ms.LagKnown = now, true
+						if ms.Err == "" {
+							ms.Err = note
+						}
 						ms.ChangesPerSec = float64(ms.Applied-prevApplied) / now.Sub(prevAt).Seconds()
 						prevApplied, prevAt = ms.Applied, now
 						sample(ms)

@@ -45,7 +45,7 @@ func (m mirrorModel) view(w, h int) string {
 	if s.LagKnown {
 		lagMark := m.st.ok.Render("✓ caught up")
 		if s.LagRecords > 0 {
-			lagMark = m.st.warn.Render(fmt.Sprintf("%s records behind", num(s.LagRecords)))
+			lagMark = m.st.warn.Render(fmt.Sprintf("%s change(s) not yet committed", num(s.LagRecords)))
 		}
 		fmt.Fprintf(&b, "  %s p50 %-8s p99 %-8s %s\n", m.st.label.Render(padRight("Lag", 12)), dur(s.LagP50), dur(s.LagP99), lagMark)
 		fmt.Fprintf(&b, "  %s %s changes queued for the quorum\n", m.st.label.Render(padRight("Backlog", 12)), num(s.Backlog))

@@ -13,6 +13,7 @@ import (
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
+	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/metrics"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/progress"
@@ -26,9 +27,23 @@ func init() {
 }
 
 // wizardMirrorStats reads a running mirror's figures for the Dual-write
-// screen; the dual-write command file sets it (nil: the screen samples the
-// quorum's log instead).
-var wizardMirrorStats func(migrate.Mirror) (tui.MirrorStats, bool)
+// screen when the mirror is package dualwrite's (else the screen samples the
+// quorum's log).
+func wizardMirrorStats(m migrate.Mirror) (tui.MirrorStats, bool) {
+	r, ok := m.(interface{ Mirror() *dualwrite.Mirror })
+	if !ok || r.Mirror() == nil {
+		return tui.MirrorStats{}, false
+	}
+	s := r.Mirror().Stats()
+	out := tui.MirrorStats{Applied: s.Applied, LagRecords: int64(s.Backlog), Backlog: int64(s.Backlog),
+		LagP50: s.LagP50, LagP99: s.LagP99, Reconnects: int(s.Reconnects)}
+	if e, ok := m.(interface{ Err() error }); ok {
+		if err := e.Err(); err != nil {
+			out.Err = "the mirror stopped: " + err.Error()
+		}
+	}
+	return out, true
+}
 
 type wizardFlags struct {
 	zf        zkReadFlags

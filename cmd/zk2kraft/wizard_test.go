@@ -70,6 +70,21 @@ func (s *tmuxSession) screen() string {
 	return s.run("capture-pane", "-p", "-t", s.name)
 }
 
+// waitForFunc polls the screen until ok says so.
+func (s *tmuxSession) waitForFunc(what string, timeout time.Duration, ok func(string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var scr string
+	for time.Now().Before(deadline) {
+		if scr = s.screen(); ok(scr) {
+			return scr
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("the wizard did not show %s within %s:\n%s", what, timeout, scr)
+	return ""
+}
+
 // waitFor polls the screen until it shows want (or one of the fail texts).
 func (s *tmuxSession) waitFor(want string, timeout time.Duration, fail ...string) string {
 	s.t.Helper()
@@ -140,6 +155,26 @@ func TestWizardEndToEnd(t *testing.T) {
 	}
 	tm.keys("c")
 	tm.waitFor("Dual-write: every ZooKeeper change", 30*time.Second, failTexts...)
+	scr = tm.waitFor("Changes per second", 30*time.Second, failTexts...)
+	if strings.Contains(scr, "Lag          p50") {
+		// The mirror reports its figures: change a topic config in ZooKeeper
+		// for a while and watch the Dual-write screen count the changes.
+		if len(seeded.TopicConfigs) == 0 {
+			t.Fatal("the seed has no topic config to change")
+		}
+		path := "/kafka/config/topics/" + seeded.TopicConfigs[0].Name
+		for i := 0; i < 20; i++ {
+			data := fmt.Sprintf(`{"version":1,"config":{"retention.ms":"%d"}}`, 3600000+i)
+			if _, err := conn.Set(path, []byte(data), -1); err != nil {
+				t.Fatalf("churn: set %s: %v", path, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		scr = tm.waitForFunc("the mirrored changes counted", 20*time.Second, func(scr string) bool {
+			return strings.Contains(scr, "Mirrored") && !strings.Contains(scr, "Mirrored     0 changes")
+		})
+	}
+	t.Logf("dual-write:\n%s", scr)
 	tm.keys("v")
 	scr = tm.waitFor("✓ PARITY", 180*time.Second, append(failTexts, "NO PARITY")...)
 	t.Logf("verified parity:\n%s", scr)
