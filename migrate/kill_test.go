@@ -126,6 +126,7 @@ func TestKillAtEachPhaseAndRerun(t *testing.T) {
 		{"copy resumed from the saved snapshot", "copy batch committed|batch=5 ", true, 0},
 		{"copy restarted from a new read", "copy batch committed|batch=5 ", false, 1},
 		{"copied", "phase ended|phase=copy", false, 0},
+		{"mirroring", "phase ended|phase=mirroring", false, 0},
 		{"verified", "phase started|phase=verified", false, 0},
 		{"cutover before the claim", "cutover started: past the point of no return", false, 0},
 		{"cutover after the claim", "ZooKeeper controller role claimed", false, 0},
