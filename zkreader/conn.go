@@ -23,6 +23,9 @@ var ErrSessionExpired = errors.New("ZooKeeper session expired")
 // ErrAuthFailed is returned when the server rejects the digest credentials.
 var ErrAuthFailed = errors.New("ZooKeeper authentication failed")
 
+// errFrameTooLarge is a reply larger than maxFrame.
+var errFrameTooLarge = errors.New("reply frame too large")
+
 // errUnsupported marks a server that does not implement multiRead.
 var errUnsupported = errors.New("server does not support multiRead (ZooKeeper < 3.6)")
 
@@ -166,7 +169,7 @@ func (c *serverConn) readFrame() ([]byte, error) {
 	}
 	n := binary.BigEndian.Uint32(h[:])
 	if n > maxFrame {
-		return nil, fmt.Errorf("reply frame of %d bytes exceeds %d", n, maxFrame)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, n, maxFrame)
 	}
 	b := make([]byte, n)
 	_, err := io.ReadFull(c.br, b)

@@ -128,6 +128,12 @@ func (e *engine) run(ctx context.Context, slots int) error {
 	return nil
 }
 
+func (e *engine) progressCount() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.doneOps
+}
+
 func (e *engine) finished() (bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -140,6 +146,7 @@ func (e *engine) runSlot(ctx context.Context, slot int) error {
 	server := slot % len(e.servers)
 	var downSince time.Time
 	backoff := 50 * time.Millisecond
+	stalls := 0
 	for {
 		if done, fatal := e.finished(); done || fatal != nil {
 			return nil
@@ -170,6 +177,7 @@ func (e *engine) runSlot(ctx context.Context, slot int) error {
 			continue
 		}
 		downSince, backoff = time.Time{}, 50*time.Millisecond
+		before := e.progressCount()
 		err = e.serve(c, s)
 		if err == nil {
 			return nil
@@ -180,6 +188,15 @@ func (e *engine) runSlot(ctx context.Context, slot int) error {
 		var pe *protocolError
 		if errors.As(err, &pe) {
 			return err
+		}
+		// a request that kills every connection it is sent on must not loop forever
+		if e.progressCount() == before {
+			stalls++
+			if stalls > 2*len(e.servers)+2 {
+				return fmt.Errorf("connections keep failing without any reply (%d times); last error: %w", stalls, err)
+			}
+		} else {
+			stalls = 0
 		}
 		e.log.Warn("zookeeper connection lost, retrying on the next server", "server", c.addr, "err", err)
 		server = (server + 1) % len(e.servers)
@@ -335,6 +352,11 @@ func (e *engine) readLoop(c *serverConn, s *session, inflight map[int32][]*op, c
 	replies := make([]reply, 0, e.batch)
 	for {
 		f, err := c.readFrame()
+		if errors.Is(err, errFrameTooLarge) {
+			e.setFatal(&protocolError{fmt.Errorf("%w from %s; lower the batch size (--zk-batch-size)", err, c.addr)})
+			c.close()
+			return
+		}
 		if err != nil {
 			e.mu.Lock()
 			cl := *closing

@@ -26,6 +26,7 @@ type fakeZK struct {
 	dropOnce atomic.Int64      // close the connection once after this many requests (0: never)
 	expire   atomic.Bool       // answer session resumption with "expired"
 	authFail bool
+	poison   string // a path whose read kills the connection every time
 	requests atomic.Int64
 	zxid     atomic.Int64
 	wg       sync.WaitGroup
@@ -154,6 +155,9 @@ func (f *fakeZK) conn(c net.Conn) {
 		switch opc {
 		case opGetData, opGetChildren2:
 			p := d.str()
+			if p == f.poison {
+				return
+			}
 			data, ok := f.nodes[p]
 			if !ok {
 				writeFakeFrame(c, hdr(errNoNode))
@@ -184,6 +188,9 @@ func (f *fakeZK) conn(c net.Conn) {
 				}
 				p := d.str()
 				d.boolean()
+				if p == f.poison {
+					return
+				}
 				data, ok := f.nodes[p]
 				switch {
 				case !ok:
@@ -317,6 +324,20 @@ func TestOptionErrors(t *testing.T) {
 	} {
 		if _, err := Read(context.Background(), o); err == nil {
 			t.Errorf("%+v accepted", o)
+		}
+	}
+}
+
+// TestPoisonRequestDoesNotLoop: a read that kills every connection it is
+// sent on ends the read with an error instead of retrying forever.
+func TestPoisonRequestDoesNotLoop(t *testing.T) {
+	for _, mode := range []Mode{ModeMultiRead, ModeGet} {
+		f := newFakeZK(t, fakeTree(), "ok")
+		f.poison = "/controller"
+		start := time.Now()
+		_, err := Read(context.Background(), Options{Connect: f.addr() + "," + f.addr(), Mode: mode, Connections: 1, SessionTimeout: 4 * time.Second})
+		if err == nil || !strings.Contains(err.Error(), "keep failing") || time.Since(start) > 20*time.Second {
+			t.Fatalf("%s: err %v after %v", mode, err, time.Since(start))
 		}
 	}
 }
