@@ -88,6 +88,7 @@ const (
 	CodeTopicNameCollision     = "topic-name-collision"
 	CodeNoProducerIDBlock      = "no-producer-id-block"
 	CodeFeatureZnode           = "feature-znode"
+	CodeBrokersToRegister      = "brokers-must-register"
 )
 
 // migrationMinMetadataVersionLevel is MetadataVersion 3.6-IV1's feature
@@ -253,6 +254,19 @@ func (c *checker) brokers() {
 		}
 		return
 	}
+	ids := make([]string, 0, len(s.Brokers))
+	paths := make([]string, 0, len(s.Brokers))
+	for _, b := range s.Brokers {
+		ids = append(ids, strconv.Itoa(int(b.ID)))
+		paths = append(paths, fmt.Sprintf("/brokers/ids/%d", b.ID))
+	}
+	f := zkreader.Finding{Severity: zkreader.Info, Code: CodeBrokersToRegister, Path: "/brokers/ids",
+		Message: fmt.Sprintf("the migration waits until these %d broker(s) register with the KRaft quorum: %s", len(ids), strings.Join(ids, ", ")),
+		Remedy:  "roll every one of them with zookeeper.metadata.migration.enable=true and the controller quorum settings; a broker missing from this list must be started first"}
+	if len(paths) <= c.o.MaxPaths {
+		f.Paths = paths
+	}
+	c.add(f)
 	var old, tooOld []string
 	common := map[string]int{}
 	for _, b := range s.Brokers {

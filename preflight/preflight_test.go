@@ -50,6 +50,9 @@ func TestHealthyClusterHasNoBlockerOrWarning(t *testing.T) {
 	if r.Summary.Brokers != 3 || r.Summary.Partitions != 3 {
 		t.Fatalf("summary %+v", r.Summary)
 	}
+	if f := codes(r)[CodeBrokersToRegister]; f.Severity != zkreader.Info || !strings.Contains(f.Message, "1, 2, 3") || len(f.Paths) != 3 {
+		t.Fatalf("brokers to register: %+v", f)
+	}
 }
 
 func TestTraps(t *testing.T) {
