@@ -35,6 +35,7 @@ type churner struct {
 	next    int
 	pid     int64
 	ops     map[string]int
+	prefix  string // of the topics it creates
 }
 
 type churnTopic struct {
@@ -86,6 +87,9 @@ func (c *churner) ensure(p string) error {
 	if p == "/" || p == "" {
 		return nil
 	}
+	if ok, _, err := c.conn.Exists(c.full(p)); err == nil && ok {
+		return nil
+	}
 	if err := c.ensure(path.Dir(p)); err != nil {
 		return err
 	}
@@ -96,24 +100,29 @@ func (c *churner) ensure(p string) error {
 	return nil
 }
 
-// put creates or overwrites a znode.
+// put creates or overwrites a znode (another writer may race it).
 func (c *churner) put(p string, data []byte) error {
-	_, err := c.conn.Set(c.full(p), data, -1)
-	if errors.Is(err, zk.ErrNoNode) {
-		if err := c.ensure(path.Dir(p)); err != nil {
-			return err
+	for attempt := 0; ; attempt++ {
+		_, err := c.conn.Set(c.full(p), data, -1)
+		if errors.Is(err, zk.ErrNoNode) {
+			if err = c.ensure(path.Dir(p)); err != nil {
+				return err
+			}
+			_, err = c.conn.Create(c.full(p), data, 0, zk.WorldACL(zk.PermAll))
 		}
-		_, err = c.conn.Create(c.full(p), data, 0, zk.WorldACL(zk.PermAll))
+		if (errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrNoNode)) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	return nil
 }
 
 func (c *churner) del(p string) error {
 	err := c.conn.Delete(c.full(p), -1)
-	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+	if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrNotEmpty) {
 		return fmt.Errorf("delete %s: %w", p, err)
 	}
 	return nil
@@ -243,7 +252,7 @@ func contains(s []int32, v int32) bool {
 
 func (c *churner) createTopic() error {
 	c.next++
-	name := fmt.Sprintf("churn-%d-%05d", c.rnd.IntN(1000), c.next)
+	name := fmt.Sprintf("churn%s-%d-%05d", c.prefix, c.rnd.IntN(1000), c.next)
 	var id kafka.UUID
 	for i := range id {
 		id[i] = byte(c.rnd.IntN(256))
@@ -383,10 +392,8 @@ func (c *churner) quota() error {
 				return err
 			}
 		}
-		if len(kids) > 0 || true {
-			if err := c.del(p + "/clients"); err != nil && !errors.Is(err, zk.ErrNotEmpty) {
-				return err
-			}
+		if err := c.del(p + "/clients"); err != nil && !errors.Is(err, zk.ErrNotEmpty) {
+			return err
 		}
 		err := c.del(p)
 		if errors.Is(err, zk.ErrNotEmpty) {

@@ -148,6 +148,8 @@ type Stats struct {
 	LagP99     time.Duration `json:"lag_p99_ns"`
 	LagMax     time.Duration `json:"lag_max_ns"`
 	LagSamples int           `json:"lag_samples"`
+	CommitP50  time.Duration `json:"commit_p50_ns"` // quorum append round trip
+	CommitP99  time.Duration `json:"commit_p99_ns"`
 	Reconnects int64         `json:"reconnects"`
 	Expired    int64         `json:"session_expirations"`
 	Walks      int64         `json:"walks"` // full watch-arming reads of the tree
@@ -211,6 +213,8 @@ type Mirror struct {
 	rejects   int
 	stats     Stats
 	lags      []time.Duration
+	commits   []time.Duration
+	commitN   int
 	lagNext   int
 	lagFull   bool
 	oldest    int64 // ms of the oldest change not committed (0: none)
@@ -272,7 +276,7 @@ func New(opts Options) (*Mirror, error) {
 	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]),
 		queued: map[itemKey]*item{}, inflight: map[itemKey]*item{}, outstanding: map[string]int{},
 		dirty: map[objKey]*dirtyInfo{}, seqs: newSeqSet(), wake: make(chan struct{}, 1),
-		lags: make([]time.Duration, opts.LagSamples), model: newModel()}
+		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), model: newModel()}
 	m.cond = sync.NewCond(&m.mu)
 	m.mx = newMirrorMetrics(opts.Metrics)
 	return m, nil
@@ -302,6 +306,11 @@ func (m *Mirror) Stats() Stats {
 		s.LagMax = l[n-1]
 		s.LagSamples = n
 	}
+	if c := min(m.commitN, len(m.commits)); c > 0 {
+		l := append([]time.Duration(nil), m.commits[:c]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.CommitP50, s.CommitP99 = l[(c-1)*50/100], l[(c-1)*99/100]
+	}
 	return s
 }
 
@@ -309,6 +318,7 @@ func (m *Mirror) Stats() Stats {
 func (m *Mirror) ResetLag() {
 	m.mu.Lock()
 	m.lagNext, m.lagFull = 0, false
+	m.commitN = 0
 	m.mu.Unlock()
 }
 
@@ -520,7 +530,7 @@ func (m *Mirror) startWalkLocked() {
 	m.gen++
 	for _, it := range m.queue {
 		m.seqs.remove(it.seq)
-		m.outstanding[pathOwner(classify(it.path))]--
+		m.outstanding[holdOwner(it, classify(it.path))]--
 	}
 	m.queue, m.queued = nil, map[itemKey]*item{}
 	m.model = newModel()
@@ -548,6 +558,11 @@ func (m *Mirror) enqueue(it *item) {
 			q.walk = true
 			m.walkLeft++
 		}
+		if it.hold && !q.hold {
+			m.outstanding[holdOwner(q, classify(q.path))]--
+			q.hold = true
+			m.outstanding[holdOwner(q, classify(q.path))]++
+		}
 		if it.event && (!q.event || it.at < q.at) {
 			q.event, q.at = true, it.at
 		}
@@ -572,7 +587,7 @@ func (m *Mirror) enqueue(it *item) {
 	m.queue = append(m.queue, it)
 	m.queued[k] = it
 	m.seqs.add(it.seq)
-	m.outstanding[pathOwner(classify(it.path))]++
+	m.outstanding[holdOwner(it, classify(it.path))]++
 	m.cond.Signal()
 }
 
@@ -630,7 +645,7 @@ func (m *Mirror) reader() {
 			delete(m.inflight, k)
 		}
 		m.seqs.remove(it.seq)
-		m.outstanding[pathOwner(pp)]--
+		m.outstanding[holdOwner(it, pp)]--
 		retry := false
 		switch {
 		case m.stopped:
@@ -670,7 +685,7 @@ func (m *Mirror) requeueLocked(it *item) {
 	if it.walk {
 		m.walkLeft-- // enqueue counts it again
 	}
-	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen})
+	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: it.hold})
 }
 
 // walkDone counts a walk read as done; the last one ends the walk: every
@@ -854,6 +869,8 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 	m.committed = max(m.committed, pos)
 	m.lastMeta = commit
 	if len(recs) > 0 {
+		m.commits[m.commitN%len(m.commits)] = commit.Sub(start)
+		m.commitN++
 		m.stats.Batches++
 		m.stats.Records += int64(len(recs))
 		m.stats.Applied += int64(len(changes))

@@ -24,6 +24,7 @@ type item struct {
 	event bool  // caused by a watch event (its change counts toward lag)
 	at    int64 // ms: when the event arrived (the lag of a deletion)
 	gen   int   // session generation it belongs to
+	hold  bool  // a topic's delta waits for it (topic znode reads and the state reads they start)
 
 	rerun     bool // an event arrived while it was being read: read again
 	rerunSeq  uint64
@@ -87,10 +88,13 @@ func (s *seqSet) min() (uint64, bool) {
 
 func (s *seqSet) len() int { return len(s.count) }
 
-// owner of a path: the topic whose object it feeds ("" for none).
-func pathOwner(p parsedPath) string {
-	switch p.kind {
-	case pTopic, pState, pTopicConfig:
+// holdOwner is the topic whose deltas wait for a read ("" for none): the
+// reads of a topic znode and the state reads a new assignment starts, so a
+// new topic or partition is never written before its states are read. Other
+// reads (a state change, a config change) hold nothing back: a topic whose
+// partitions change all the time must not wait for a quiet moment.
+func holdOwner(it *item, p parsedPath) string {
+	if p.kind == pTopic || (p.kind == pState && it.hold) {
 		return p.topic
 	}
 	return ""
@@ -210,7 +214,7 @@ func (m *Mirror) applyRead(it *item, pp parsedPath, r readResult) {
 			for _, p := range v.Partitions {
 				now[p.ID] = true
 				if !old[p.ID] {
-					m.enqueue(&item{path: statePath(t, p.ID), seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen})
+					m.enqueue(&item{path: statePath(t, p.ID), seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: true})
 				}
 			}
 		}
