@@ -51,7 +51,7 @@ type SeedSpec struct {
 	// Concurrency is the number of Multi requests in flight (default 16).
 	Concurrency int
 	// Progress receives "seed" progress events (znodes written).
-	Progress progress.Func
+	Progress progress.Func `json:"-"`
 }
 
 func (s *SeedSpec) defaults() error {
