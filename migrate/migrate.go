@@ -688,12 +688,15 @@ func (m *Migration) cutover(ctx context.Context, confirm bool) (*CutoverInfo, er
 			return nil, err
 		}
 		info = CutoverInfo{KRaftControllerID: id, KRaftControllerEpoch: int32(st.Term), At: time.Now().UTC().Format(time.RFC3339)}
-		if err := m.setState(ctx, StateVerified, StateCutoverStarted, map[string]string{KeyCutover: mustJSON(info)}); err != nil {
+		if err := m.setState(ctx, StateVerified, StateCutoverStarted, map[string]string{KeyClaim: mustJSON(info)}); err != nil {
 			return nil, err
 		}
 		m.log.Warn("migrate: cutover started: past the point of no return", "kraft_controller_id", id, "kraft_controller_epoch", info.KRaftControllerEpoch)
 	} else {
-		info = *m.state.Cutover
+		if m.state.Claim == nil {
+			return nil, fmt.Errorf("migrate: cutover: state %s without %s in the quorum's meta", m.state.State, KeyClaim)
+		}
+		info = *m.state.Claim
 		m.report.Resumed = true
 	}
 	conn, err := dialZK(ctx, m.opts.ZK, m.log)

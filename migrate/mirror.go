@@ -11,7 +11,9 @@ import (
 // DualWrite returns a MirrorStarter that runs package dualwrite's mirror
 // from the snapshot's zxid and returns once the mirror has walked the tree
 // and committed everything up to that zxid (at most catchUp; 0: 2 minutes).
-// o.FromZxid is set by the starter.
+// o.FromZxid is set by the starter, and every append of the mirror is
+// conditioned on the migration not being cut over (a mirror left running
+// elsewhere stops at the cutover instead of writing into a finished log).
 func DualWrite(o dualwrite.Options, catchUp time.Duration) MirrorStarter {
 	if catchUp <= 0 {
 		catchUp = 2 * time.Minute
@@ -19,6 +21,11 @@ func DualWrite(o dualwrite.Options, catchUp time.Duration) MirrorStarter {
 	return func(ctx context.Context, snapshotZxid int64) (Mirror, error) {
 		o := o
 		o.FromZxid = snapshotZxid
+		cond := map[string]string{KeyCutover: ""}
+		for k, v := range o.If {
+			cond[k] = v
+		}
+		o.If = cond
 		r, err := dualwrite.Start(ctx, o)
 		if err != nil {
 			return nil, err

@@ -84,7 +84,8 @@ const (
 	KeyKinds        = "migrate.kinds"      // JSON: objects per kind
 	KeyTimings      = "migrate.timings"    // JSON: phase -> ms
 	KeyZKBefore     = "migrate.zk_before"  // JSON: /controller, /controller_epoch, /migration before the migration
-	KeyCutover      = "migrate.cutover"    // JSON: the claim
+	KeyClaim        = "migrate.claim"      // JSON: the claim being made (cutover-started)
+	KeyCutover      = "migrate.cutover"    // JSON: the completed cutover (set with the final state)
 	KeyMV           = "migrate.metadata_version"
 	KeyRun          = "migrate.run" // id of the migration (tokens derive from it)
 )
@@ -101,6 +102,7 @@ type State struct {
 	Kinds        map[string]int    `json:"kinds,omitempty"`
 	Timings      map[string]int64  `json:"timings_ms,omitempty"`
 	ZKBefore     *ZKControlState   `json:"zk_before,omitempty"`
+	Claim        *CutoverInfo      `json:"claim,omitempty"`
 	Cutover      *CutoverInfo      `json:"cutover,omitempty"`
 	Run          string            `json:"run,omitempty"`
 	Meta         map[string]string `json:"-"`
@@ -127,7 +129,7 @@ func LoadState(ctx context.Context, q *client.Client) (*State, error) {
 	for _, kv := range []struct {
 		key string
 		dst any
-	}{{KeyCounts, &s.Counts}, {KeyKinds, &s.Kinds}, {KeyTimings, &s.Timings}, {KeyZKBefore, &s.ZKBefore}, {KeyCutover, &s.Cutover}} {
+	}{{KeyCounts, &s.Counts}, {KeyKinds, &s.Kinds}, {KeyTimings, &s.Timings}, {KeyZKBefore, &s.ZKBefore}, {KeyClaim, &s.Claim}, {KeyCutover, &s.Cutover}} {
 		if v := m[kv.key]; v != "" {
 			if err := json.Unmarshal([]byte(v), kv.dst); err != nil {
 				return nil, fmt.Errorf("quorum meta %s: %w", kv.key, err)

@@ -98,6 +98,7 @@ not confirmed), 130 interrupted (rerun to resume).`,
 					cliMetrics.Progress(e)
 				},
 				OnPhase: func(p migrate.PhaseReport) {
+					recordPhaseMetric(cliMetrics, p)
 					if p.PointOfNoReturn && p.Status == "running" {
 						fmt.Fprintln(os.Stderr, "zk2kraft: cutover: THE POINT OF NO RETURN — claiming ZooKeeper's controller role")
 					}
