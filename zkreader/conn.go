@@ -157,9 +157,12 @@ func (c *serverConn) flushLocked() error {
 	return c.bw.Flush()
 }
 
-// readFrame reads one reply frame; it allocates a fresh buffer per frame so
-// the caller may keep slices into it until the frame is processed.
-func (c *serverConn) readFrame() ([]byte, error) {
+// readFrame reads one reply frame into a fresh buffer.
+func (c *serverConn) readFrame() ([]byte, error) { return c.readFrameInto(nil) }
+
+// readFrameInto reads one reply frame, reusing buf when it is large enough.
+// Slices into the frame are valid until the next call with the same buf.
+func (c *serverConn) readFrameInto(buf []byte) ([]byte, error) {
 	if c.readTO > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(c.readTO))
 	}
@@ -171,7 +174,11 @@ func (c *serverConn) readFrame() ([]byte, error) {
 	if n > maxFrame {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", errFrameTooLarge, n, maxFrame)
 	}
-	b := make([]byte, n)
+	b := buf
+	if uint32(cap(b)) < n {
+		b = make([]byte, n)
+	}
+	b = b[:n]
 	_, err := io.ReadFull(c.br, b)
 	return b, err
 }

@@ -350,8 +350,13 @@ func (e *engine) requeue(inflight map[int32][]*op) {
 
 func (e *engine) readLoop(c *serverConn, s *session, inflight map[int32][]*op, closing *bool, failConn func(error)) {
 	replies := make([]reply, 0, e.batch)
+	// one frame buffer for the connection: handlers copy what they keep
+	var buf []byte
 	for {
-		f, err := c.readFrame()
+		f, err := c.readFrameInto(buf)
+		if cap(f) <= 8<<20 {
+			buf = f
+		}
 		if errors.Is(err, errFrameTooLarge) {
 			e.setFatal(&protocolError{fmt.Errorf("%w from %s; lower the batch size (--zk-batch-size)", err, c.addr)})
 			c.close()
