@@ -159,6 +159,11 @@ func classify(p string) parsedPath {
 		return parsedPath{kind: pTokenList}
 	}
 	el := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	for _, e := range el {
+		if e == "" {
+			return parsedPath{kind: pUnknown} // ZooKeeper has no such path
+		}
+	}
 	switch {
 	case strings.HasPrefix(p, pathTopics+"/"):
 		// brokers topics <t> [partitions <p> state]
