@@ -134,6 +134,9 @@ func Check(s *zkreader.Snapshot, opts Options) Report {
 	}
 	c := &checker{s: s, o: opts}
 	for _, f := range s.Findings {
+		if f.Path == "/migration" && s.Migration != nil && !s.Migration.Valid {
+			continue // reported as migration-znode-invalid, with its field
+		}
 		if f.Remedy == "" {
 			f.Remedy = "inspect the znode with zkCli.sh and fix or delete it, then check again"
 		}
@@ -193,9 +196,17 @@ func (c *checker) clusterAndController() {
 	}
 	if m := s.Migration; m != nil {
 		if !m.Valid {
-			c.add(zkreader.Finding{Severity: zkreader.Blocker, Code: CodeMigrationZnodeInvalid, Path: "/migration",
+			f := zkreader.Finding{Severity: zkreader.Blocker, Code: CodeMigrationZnodeInvalid, Path: "/migration",
 				Message: "/migration exists with null or malformed data (typically created by zookeeper-security-migration); Kafka's migration hangs on it (KAFKA-19480)",
-				Remedy:  "delete /migration with zkCli.sh (deleteall /migration) before migrating"})
+				Remedy:  "delete /migration with zkCli.sh (deleteall /migration) before migrating"}
+			for _, r := range s.Findings {
+				if r.Path == "/migration" {
+					f.Field, f.Expected = r.Field, r.Expected
+					f.Message += ": " + r.Message
+					break
+				}
+			}
+			c.add(f)
 		} else {
 			msg := fmt.Sprintf("/migration exists: a migration already started (KRaft controller %d, epoch %d, metadata offset %d)",
 				m.KRaftControllerID, m.KRaftControllerEpoch, m.KRaftMetadataOffset)
