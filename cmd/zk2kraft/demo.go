@@ -2,24 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/spf13/cobra"
 
-	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/progress"
 	"github.com/zk2kraft/zk2kraft/quorum"
@@ -147,9 +143,9 @@ func runDemo(ctx context.Context, out io.Writer, f *demoFlags) error {
 			return withExitCode(2, err)
 		}
 		defer cconn.Close()
-		ch = startDemoChurn(ctx, cconn, chroot, seeded, f.churnRate)
+		ch = startDemoChurn(ctx, cconn, seeded, f.churnRate)
 		defer ch.stop()
-		say("churn running: %.0f changes/s (leaders, ISRs, topic configs, new topics)", f.churnRate)
+		say("churn running: up to %.0f changes/s of every kind (topics, partitions, leaders, ISRs, controller moves, configs, quotas, ACLs, SCRAM, producer ids)", f.churnRate)
 	} else if f.churnRate > 0 {
 		say("no mirror available in this build: running without churn")
 	}
@@ -176,8 +172,7 @@ func runDemo(ctx context.Context, out io.Writer, f *demoFlags) error {
 				say("phase %s", p.Name)
 			}
 			if p.Name == string(migrate.PhaseVerified) && ch != nil {
-				n := ch.stop()
-				say("churn stopped after %d changes (admin changes frozen for the cutover window)", n)
+				say("churn stopped after %s; changes frozen for the cutover window", churnSummary(ch.stop()))
 			}
 		default:
 			say("phase %s %s in %.2fs %s", p.Name, p.Status, p.Seconds, p.Note)
@@ -190,7 +185,7 @@ func runDemo(ctx context.Context, out io.Writer, f *demoFlags) error {
 	rep, err := migrate.Run(ctx, opts)
 	if rep != nil {
 		if ch != nil {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("demo: %d changes were made in ZooKeeper during the copy and mirroring (churn), then changes were frozen for verification and cutover", ch.count()))
+			rep.Notes = append(rep.Notes, "demo: "+churnSummary(ch.stop())+" were made in ZooKeeper during the copy and mirroring (churn), then changes were frozen for verification and cutover")
 		}
 		if globals.Output == "json" {
 			writeJSON(out, rep)
@@ -228,133 +223,49 @@ func orAuto(b string) string {
 	return b
 }
 
-// demoChurn changes the seeded cluster the way a running ZooKeeper-mode
-// Kafka cluster does: the controller moves leaders and shrinks/expands ISRs
-// (conditional on the state znode's version, bumping the leader epoch),
-// admins change topic configs and create topics.
+// demoChurn runs testenv.Churn (every kind of change a live cluster makes:
+// topics created and deleted, partitions added, leaders and ISRs moved,
+// controller moves, configs, quotas, ACLs, SCRAM users, producer-id blocks)
+// until stopped.
 type demoChurn struct {
 	cancel context.CancelFunc
 	done   chan struct{}
-	n      atomic.Int64
+	log    *testenv.ChurnLog
+	err    error
 	once   sync.Once
 }
 
-func (c *demoChurn) count() int64 { return c.n.Load() }
-
-func (c *demoChurn) stop() int64 {
-	c.once.Do(func() {
-		c.cancel()
-		<-c.done
-	})
-	return c.n.Load()
-}
-
-type churnPartition struct {
-	path     string
-	replicas []int32
-}
-
-func startDemoChurn(ctx context.Context, conn *zk.Conn, chroot string, seeded *zkreader.Snapshot, rate float64) *demoChurn {
+func startDemoChurn(ctx context.Context, conn *zk.Conn, seeded *zkreader.Snapshot, rate float64) *demoChurn {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &demoChurn{cancel: cancel, done: make(chan struct{})}
-	var parts []churnPartition
-	var topics []string
-	pending := map[string]bool{}
-	for _, p := range seeded.PendingDeletions {
-		pending[p] = true
-	}
-	for _, t := range seeded.Topics {
-		if !strings.HasPrefix(t.Name, "topic-") || pending[t.Name] || t.TopicID == nil {
-			continue
-		}
-		topics = append(topics, t.Name)
-		for _, p := range t.Partitions {
-			if p.State != nil && len(p.AddingReplicas) == 0 && len(p.Replicas) > 0 {
-				parts = append(parts, churnPartition{path: fmt.Sprintf("%s/brokers/topics/%s/partitions/%d/state", chroot, t.Name, p.ID), replicas: p.Replicas})
-			}
-		}
-	}
-	rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	go func() {
 		defer close(c.done)
-		tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
-		defer tick.Stop()
-		created := 0
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			var err error
-			switch x := rnd.IntN(10); {
-			case x < 7 && len(parts) > 0:
-				err = churnLeader(conn, parts[rnd.IntN(len(parts))], rnd)
-			case x < 9 && len(topics) > 0:
-				name := topics[rnd.IntN(len(topics))]
-				cfg := fmt.Sprintf(`{"version":1,"config":{"retention.ms":"%d"}}`, 3600000*(1+rnd.IntN(168)))
-				_, err = conn.Set(chroot+"/config/topics/"+name, []byte(cfg), -1)
-				if errors.Is(err, zk.ErrNoNode) {
-					_, err = conn.Create(chroot+"/config/topics/"+name, []byte(cfg), 0, zk.WorldACL(zk.PermAll))
-				}
-			default:
-				created++
-				err = churnCreateTopic(conn, chroot, fmt.Sprintf("demo-new-%d-%d", time.Now().UnixNano()%100000, created), rnd)
-			}
-			if err == nil {
-				c.n.Add(1)
-			}
-		}
+		c.log, c.err = testenv.Churn(ctx, conn, seeded, testenv.ChurnOptions{Rate: rate, Seed: uint64(time.Now().UnixNano())})
 	}()
 	return c
 }
 
-type partitionState struct {
-	ControllerEpoch int     `json:"controller_epoch"`
-	Leader          int32   `json:"leader"`
-	Version         int     `json:"version"`
-	LeaderEpoch     int32   `json:"leader_epoch"`
-	ISR             []int32 `json:"isr"`
+// stop ends the churn and returns what it did.
+func (c *demoChurn) stop() *testenv.ChurnLog {
+	c.once.Do(func() {
+		c.cancel()
+		<-c.done
+		if c.log == nil {
+			c.log = &testenv.ChurnLog{}
+		}
+		if c.err != nil && !errors.Is(c.err, context.Canceled) {
+			fmt.Fprintf(os.Stderr, "demo: churn stopped on an error: %v\n", c.err)
+		}
+	})
+	return c.log
 }
 
-func churnLeader(conn *zk.Conn, p churnPartition, rnd *rand.Rand) error {
-	data, st, err := conn.Get(p.path)
-	if err != nil {
-		return err
+func churnSummary(l *testenv.ChurnLog) string {
+	var parts []string
+	for _, k := range testenv.AllChurnKinds {
+		if n := l.ByKind[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
 	}
-	var s partitionState
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	// A new leader from the replicas; the ISR shrinks to it or grows to all.
-	s.Leader = p.replicas[rnd.IntN(len(p.replicas))]
-	if rnd.IntN(2) == 0 {
-		s.ISR = []int32{s.Leader}
-	} else {
-		s.ISR = append([]int32(nil), p.replicas...)
-	}
-	s.LeaderEpoch++
-	b, _ := json.Marshal(s)
-	_, err = conn.Set(p.path, b, st.Version)
-	return err
-}
-
-func churnCreateTopic(conn *zk.Conn, chroot, name string, rnd *rand.Rand) error {
-	tid := kafka.DerivedUUID("zk2kraft-demo-topic", name, fmt.Sprint(rnd.Uint64())).String()
-	acl := zk.WorldACL(zk.PermAll)
-	topic := fmt.Sprintf(`{"version":3,"partitions":{"0":[1,2,3],"1":[2,3,1]},"adding_replicas":{},"removing_replicas":{},"topic_id":"%s"}`, tid)
-	base := chroot + "/brokers/topics/" + name
-	ops := []any{
-		&zk.CreateRequest{Path: chroot + "/config/topics/" + name, Data: []byte(`{"version":1,"config":{}}`), Acl: acl},
-		&zk.CreateRequest{Path: base, Data: []byte(topic), Acl: acl},
-		&zk.CreateRequest{Path: base + "/partitions", Acl: acl},
-	}
-	for p, l := range []int32{1, 2} {
-		ops = append(ops,
-			&zk.CreateRequest{Path: fmt.Sprintf("%s/partitions/%d", base, p), Acl: acl},
-			&zk.CreateRequest{Path: fmt.Sprintf("%s/partitions/%d/state", base, p), Acl: acl,
-				Data: []byte(fmt.Sprintf(`{"controller_epoch":1,"leader":%d,"version":1,"leader_epoch":0,"isr":[1,2,3]}`, l))})
-	}
-	_, err := conn.Multi(ops...)
-	return err
+	return fmt.Sprintf("%d changes (%s)", l.Changes, strings.Join(parts, ", "))
 }
