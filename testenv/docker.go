@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -44,7 +43,6 @@ const (
 )
 
 func newDockerBackend(ctx context.Context, e *Env) (backend, error) {
-	reapStaleDocker(ctx)
 	img, err := EnsureImage(ctx, e.opts.Logf)
 	if err != nil {
 		return nil, err
@@ -227,7 +225,7 @@ func reapStaleDocker(ctx context.Context) {
 		if err != nil || pid <= 0 {
 			return true // not ours to judge
 		}
-		return syscall.Kill(pid, 0) == nil || errors.Is(syscall.Kill(pid, 0), syscall.EPERM)
+		return processAlive(pid)
 	}
 	out, err := exec.CommandContext(ctx, "docker", "ps", "-a", "--filter", "label="+dockerLabel,
 		"--format", `{{.ID}} {{.Label "`+dockerLabel+`"}}`).Output()

@@ -24,8 +24,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,13 +187,17 @@ func New(ctx context.Context, opts Options) (*Env, error) {
 	if err := Available(opts.Backend); err != nil {
 		return nil, err
 	}
+	reapStale(ctx)
 	dir := opts.Dir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "zk2kraft-testenv-")
+		d, err := os.MkdirTemp("", tempDirPrefix)
 		if err != nil {
 			return nil, fmt.Errorf("testenv: temp dir: %w", err)
 		}
 		dir = d
+		// The owner's pid lets a later New remove this dir if the owner is
+		// killed before Close (a test binary hitting its timeout).
+		_ = os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("testenv: dir %s: %w", dir, err)
 	}
@@ -466,6 +472,35 @@ func (e *Env) logTails() string {
 		}
 	}
 	return b.String()
+}
+
+const (
+	tempDirPrefix = "zk2kraft-testenv-"
+	ownerFile     = "owner.pid"
+)
+
+// reapStale removes what ensembles of dead processes left: containers and
+// networks (docker) and temp dirs whose owner.pid names a dead process.
+func reapStale(ctx context.Context) {
+	if DockerAvailable() {
+		reapStaleDocker(ctx)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempDirPrefix+"*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && !processAlive(pid) {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
+
+// processAlive reports whether pid exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // freePort asks the kernel for a free TCP port on 127.0.0.1.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -249,5 +250,34 @@ func TestTeardown(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReapStaleDirs: a temp dir whose owner died is removed by the next
+// New; one whose owner lives is kept.
+func TestReapStaleDirs(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip(err)
+	}
+	mk := func(pid int) string {
+		d, err := os.MkdirTemp("", tempDirPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, ownerFile), []byte(fmt.Sprint(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	stale, live := mk(dead.Process.Pid), mk(os.Getpid())
+	defer os.RemoveAll(live)
+	reapStale(t.Context())
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale dir %s kept", stale)
+		os.RemoveAll(stale)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("live dir removed: %v", err)
 	}
 }

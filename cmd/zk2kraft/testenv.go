@@ -45,7 +45,7 @@ connect string; the other subcommands find it by --name in ` + testenvStateRoot(
 	}
 	cmd.PersistentFlags().StringVar(&name, "name", "default", "name of the ensemble (one state dir per name)")
 	cmd.AddCommand(newTestenvUpCmd(stateDir), newTestenvDaemonCmd(), newTestenvSeedCmd(stateDir), newTestenvChurnCmd(stateDir),
-		newTestenvFaultCmd(stateDir), newTestenvStatusCmd(stateDir), newTestenvDownCmd(stateDir), newTestenvExpectedCmd(stateDir))
+		newTestenvFaultCmd(stateDir), newTestenvStatusCmd(stateDir), newTestenvDownCmd(stateDir), newTestenvExpectedCmd(stateDir), newTestenvImageCmd())
 	return cmd
 }
 
@@ -448,4 +448,30 @@ func newTestenvExpectedCmd(stateDir func() string) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
 	return cmd
+}
+
+func newTestenvImageCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "image",
+		Short: "Build the ZooKeeper Docker image from this host's Debian packages (no registry), unless it exists",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !testenv.DockerAvailable() {
+				return withExitCode(2, errors.New("no Docker engine answers `docker info`"))
+			}
+			info, err := testenv.EnsureImage(cmd.Context(), func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) })
+			if err != nil {
+				return withExitCode(2, err)
+			}
+			if globals.Output == "json" {
+				return writeJSON(cmd.OutOrStdout(), info)
+			}
+			state := "exists"
+			if info.Built {
+				state = "built"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s, %d files, %v)\n", info.Tag, state, info.Files, info.Took.Round(time.Millisecond))
+			return nil
+		},
+	}
 }
