@@ -10,12 +10,12 @@ import (
 
 // Finding codes the parsers emit.
 const (
-	CodeMalformed        = "malformed-znode"    // bad JSON, missing field, wrong type, out of range
-	CodeInvalidName      = "invalid-znode-name" // a znode name that must be a number, an enum, ...
-	CodeEmptyZnode       = "empty-znode"        // a znode without data where data is optional (kept out)
-	CodeStrayPartition   = "partition-not-in-assignment"
-	CodeUnknownACLType   = "unknown-acl-resource-type"
-	CodeMissingPartState = "partition-state-missing"
+	CodeMalformed      = "malformed-znode"    // bad JSON, missing field, wrong type, out of range
+	CodeInvalidName    = "invalid-znode-name" // a znode name that must be a number, an enum, ...
+	CodeEmptyZnode     = "empty-znode"        // a znode without data where data is optional (kept out)
+	CodeStrayPartition = "partition-not-in-assignment"
+	CodeUnknownACLType = "unknown-acl-resource-type"
+	CodeUnreadable     = "unreadable-znode" // ZooKeeper refused the read (e.g. NoAuth)
 )
 
 // malformed builds the blocker finding for a znode that cannot be used.

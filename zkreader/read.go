@@ -291,8 +291,7 @@ func (b *builder) find(f ...Finding) { b.snap.Findings = append(b.snap.Findings,
 
 // readFailed turns an unexpected per-znode error into a finding.
 func (b *builder) readFailed(r *reply) {
-	sev := Blocker
-	b.find(Finding{Severity: sev, Code: "unreadable-znode", Path: r.path, Message: "ZooKeeper answered " + zkErrName(r.err),
+	b.find(Finding{Severity: Blocker, Code: CodeUnreadable, Path: r.path, Message: "ZooKeeper answered " + zkErrName(r.err),
 		Remedy: "grant the reader's identity read access (--zk-auth) or fix the znode"})
 }
 
