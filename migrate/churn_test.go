@@ -2,12 +2,17 @@ package migrate_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/zk2kraft/zk2kraft/dualwrite"
+	"github.com/zk2kraft/zk2kraft/image"
 	"github.com/zk2kraft/zk2kraft/migrate"
+	"github.com/zk2kraft/zk2kraft/quorum/client"
 	"github.com/zk2kraft/zk2kraft/testenv"
+	"github.com/zk2kraft/zk2kraft/translate/records"
+	"github.com/zk2kraft/zk2kraft/verify"
 )
 
 // TestMigrateUnderChurnToCutover runs the whole migration while the cluster
@@ -76,4 +81,75 @@ func TestMigrateUnderChurnToCutover(t *testing.T) {
 		t.Fatalf("state %s, verify %+v", rep.State, rep.Verify)
 	}
 	assertParity(t, c, c.seeded)
+}
+
+// TestVerifyUnderChurn: while the cluster keeps changing and the mirror keeps
+// up, verification never reports a false mismatch; a real one (the quorum
+// lost a delegation token ZooKeeper still has) is confirmed once two
+// comparisons agree, and parity is never declared while it stands.
+func TestVerifyUnderChurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs ZooKeeper")
+	}
+	env := testenv.Start(t, testenv.Options{Nodes: 3})
+	c := newCluster(t, env, "/vchurn", testenv.SeedSpec{Brokers: 3, Topics: 50, PartitionsPerTopic: 5, ReplicationFactor: 3, EdgeCases: true})
+	ctx := t.Context()
+	o := c.options()
+	o.StartMirror = migrate.DualWrite(dualwrite.Options{ZK: c.zk, Quorum: c.q, Translate: translateOpts, Logger: quietLogger()}, time.Minute)
+	m, err := migrate.New(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func(context.Context) error{m.Snapshot, m.Translate, m.Copy, m.StartMirror} {
+		if err := step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	churnConn := env.Connect(t)
+	cctx, stopChurn := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := testenv.Churn(cctx, churnConn, c.seeded, testenv.ChurnOptions{Rate: 50, Seed: 7})
+		done <- err
+	}()
+	defer func() { stopChurn(); <-done }()
+
+	vo := verify.Options{ZK: c.zk, Quorum: c.q, Translate: translateOpts, MaxRounds: 6, Timeout: 30 * time.Second, Interval: 50 * time.Millisecond, Logger: quietLogger()}
+	res, err := verify.Run(ctx, vo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Mismatches) > 0 {
+		t.Fatalf("false mismatches under churn: %v", res.Mismatches)
+	}
+	t.Logf("under churn: %s after %d rounds, last round %d in flight", res.Status, len(res.Rounds), len(res.InFlight))
+
+	// A real mismatch: the quorum loses a token (the mirror never touches
+	// tokens the churn does not change).
+	tok := c.seeded.DelegationTokens[0].TokenID
+	if _, err := c.q.Append(ctx, []records.Versioned{{Record: &records.RemoveDelegationTokenRecord{TokenId: tok}}}, nil, client.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = verify.Run(ctx, vo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Parity {
+		t.Fatal("parity declared while the quorum misses a token")
+	}
+	stopChurn()
+	<-done
+	done <- nil
+	res, err = verify.Run(ctx, vo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != verify.StatusDifferences || len(res.Mismatches) != 1 || res.Mismatches[0].Section != image.SectionDelegationTokens ||
+		!strings.Contains(res.Mismatches[0].Object, tok) {
+		t.Fatalf("after churn: %s, mismatches %v, in flight %v", res.Status, res.Mismatches, res.InFlight)
+	}
 }
