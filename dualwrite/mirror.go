@@ -166,6 +166,8 @@ type dirtyInfo struct {
 	event bool
 }
 
+const maxCandidates = 4096
+
 type candidate struct {
 	zxid int64
 	ev   uint64
@@ -217,7 +219,7 @@ type Mirror struct {
 	commitN   int
 	lagNext   int
 	lagFull   bool
-	oldest    int64 // ms of the oldest change not committed (0: none)
+	appending int // changes in the batch being appended
 }
 
 // New checks the options. Run starts the mirror.
@@ -323,7 +325,7 @@ func (m *Mirror) ResetLag() {
 }
 
 func (m *Mirror) backlogLocked() int {
-	return len(m.queue) + len(m.inflight) + len(m.dirty)
+	return len(m.queue) + len(m.inflight) + len(m.dirty) + m.appending
 }
 
 // Run mirrors until ctx ends (then it returns nil) or a fault it cannot
@@ -713,8 +715,11 @@ func (m *Mirror) walkDone(it *item) {
 // addCandidate remembers that every change up to zxid is known once the
 // events received so far are processed.
 func (m *Mirror) addCandidate(zxid int64) {
-	if n := len(m.cands); n > 0 && m.cands[n-1].ev == m.evSeq {
+	// Merging into the newest candidate is safe (it only becomes valid
+	// later); it bounds memory while the writer waits for the quorum.
+	if n := len(m.cands); n > 0 && (m.cands[n-1].ev == m.evSeq || n >= maxCandidates) {
 		m.cands[n-1].zxid = max(m.cands[n-1].zxid, zxid)
+		m.cands[n-1].ev = m.evSeq
 		return
 	}
 	m.cands = append(m.cands, candidate{zxid: zxid, ev: m.evSeq})
@@ -852,10 +857,14 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 		return more, nil
 	}
 	seq := m.seq
+	m.appending = len(changes)
 	m.mu.Unlock()
 
 	start := time.Now()
 	if err := m.append(ctx, recs, pos, seq); err != nil {
+		m.mu.Lock()
+		m.appending = 0
+		m.mu.Unlock()
 		var rej *client.RejectedError
 		if errors.As(err, &rej) {
 			return false, m.recoverFromReject(ctx, rej)
@@ -864,6 +873,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 	}
 	commit := time.Now()
 	m.mu.Lock()
+	m.appending = 0
 	m.rejects = 0
 	m.seq = seq + 1
 	m.committed = max(m.committed, pos)

@@ -14,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zk2kraft/zk2kraft/image"
+	"github.com/zk2kraft/zk2kraft/metrics"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
 	"github.com/zk2kraft/zk2kraft/testenv"
@@ -216,7 +217,8 @@ func TestMirrorChurnParity(t *testing.T) {
 		t.Skip("integration test: ZooKeeper ensemble and quorum")
 	}
 	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
-	r := f.startMirror(Options{})
+	mt := metrics.New("test", "test")
+	r := f.startMirror(Options{Metrics: mt})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	f.churn(ctx, 1, 3000, 0)
@@ -225,6 +227,38 @@ func TestMirrorChurnParity(t *testing.T) {
 	t.Logf("stats: %+v", s)
 	if s.Seen == 0 || s.Applied == 0 || s.Records == 0 {
 		t.Fatalf("mirror saw or applied nothing: %+v", s)
+	}
+	// The figures are Prometheus metrics too.
+	families, err := mt.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range families {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				got[mf.GetName()] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				got[mf.GetName()] += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				got[mf.GetName()] += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for _, name := range []string{"zk2kraft_mirror_changes_seen_total", "zk2kraft_mirror_changes_applied_total",
+		"zk2kraft_mirror_change_lag_seconds", "zk2kraft_mirror_position_zxid", "zk2kraft_records_written_total",
+		"zk2kraft_quorum_commit_duration_seconds"} {
+		if got[name] <= 0 {
+			t.Errorf("metric %s = %v, want > 0", name, got[name])
+		}
+	}
+	if got["zk2kraft_mirror_changes_seen_total"] != float64(s.Seen) {
+		t.Errorf("changes seen: metric %v, stats %d", got["zk2kraft_mirror_changes_seen_total"], s.Seen)
+	}
+	// A second mirror on the same registry reuses the collectors.
+	if _, err := New(Options{ZK: zkreader.Options{Connect: "127.0.0.1:1"}, Quorum: f.q, Metrics: mt}); err != nil {
+		t.Fatal(err)
 	}
 }
 
