@@ -42,6 +42,7 @@ var jsonCovered = map[string]string{
 	"testenv churn":    "TestTestenvCommandsOutputJSON",
 	"testenv expected": "TestTestenvCommandsOutputJSON",
 	"testenv fault":    "TestTestenvCommandsOutputJSON",
+	"testenv image":    "TestTestenvCommandsOutputJSON (when a Docker engine answers)",
 }
 
 // jsonExempt are commands with no JSON output, and why.
@@ -288,6 +289,12 @@ func TestTestenvCommandsOutputJSON(t *testing.T) {
 	must("expected")
 	must("fault", "stop", "1")
 	must("fault", "start", "1")
+	if testenv.DockerAvailable() {
+		img := must("image")
+		if tag, _ := field(t, "testenv image", img, "Tag").(string); tag == "" {
+			t.Errorf("testenv image: no tag: %v", img)
+		}
+	}
 	out, code, stderr := run("down", "-o", "json")
 	if code != 0 {
 		t.Fatalf("testenv down: exit %d: %s", code, stderr)

@@ -133,7 +133,54 @@ func newRootCmd() *cobra.Command {
 	for _, f := range commandFactories {
 		root.AddCommand(f())
 	}
+	addDefaultExamples(root)
 	return root
+}
+
+// defaultExamples are examples for commands whose file gives none (a command's
+// own Example always wins).
+var defaultExamples = map[string]string{
+	"abort": `  zk2kraft abort --zk zk1:2181/kafka --quorum c1:9190,c2:9190,c3:9190 --yes
+  zk2kraft abort --zk zk1:2181/kafka --quorum c1:9190 --data-dir /var/lib/zk2kraft/node-1 --yes --output json`,
+	"check": `  zk2kraft check --zk zk1:2181,zk2:2181,zk3:2181/kafka
+  zk2kraft check --snapshot cluster.snap --assign-topic-ids --output json`,
+	"decode": `  zk2kraft decode /var/lib/kafka/__cluster_metadata-0/00000000000000012345-0000000003.checkpoint
+  zk2kraft decode 00000000000000000000.log | jq -c 'select(.type == "TOPIC_RECORD")'`,
+	"demo": `  zk2kraft demo
+  zk2kraft demo --topics 2000 --partitions 50 --churn-rate 200 --output json`,
+	"export": `  zk2kraft export --quorum c1:9190,c2:9190,c3:9190 --out /var/lib/kafka/__cluster_metadata-0/`,
+	"quorum run": `  zk2kraft quorum run --node-id 3001 --data-dir /var/lib/zk2kraft/3001 --api 10.0.0.1:9190 \
+      --voters 3001@10.0.0.1:9191,3002@10.0.0.2:9191,3003@10.0.0.3:9191 --cluster-id <ZooKeeper's /cluster/id> \
+      --tls-ca ca.pem --tls-cert node.pem --tls-key node-key.pem`,
+	"quorum status": `  zk2kraft quorum status --quorum c1:9190,c2:9190,c3:9190
+  zk2kraft quorum status --quorum c1:9190 --output json | jq '.[].status.state'`,
+	"snapshot": `  zk2kraft snapshot --zk zk1:2181/kafka --out cluster.snap
+  zk2kraft snapshot --zk zk1:2181/kafka --zk-rate-limit 5000 --out cluster.snap --output json`,
+	"translate": `  zk2kraft translate --snapshot cluster.snap
+  zk2kraft translate --zk zk1:2181/kafka --output checkpoint --out ./metadata/`,
+	"testenv up":       `  zk2kraft testenv up --seed medium --chroot /kafka`,
+	"testenv status":   `  zk2kraft testenv status --output json`,
+	"testenv seed":     `  zk2kraft testenv seed --preset none --topics 100 --partitions 10 --chroot /other`,
+	"testenv churn":    `  zk2kraft testenv churn --rate 200 --duration 1m --log changes.json`,
+	"testenv expected": `  zk2kraft testenv expected --out expected.json`,
+	"testenv fault": `  zk2kraft testenv fault kill 2
+  zk2kraft testenv fault partition 1 && sleep 10 && zk2kraft testenv fault heal 1`,
+	"testenv down":  `  zk2kraft testenv down --name default`,
+	"testenv image": `  zk2kraft testenv image --output json`,
+}
+
+func addDefaultExamples(root *cobra.Command) {
+	var walk func(c *cobra.Command, path string)
+	walk = func(c *cobra.Command, path string) {
+		for _, sub := range c.Commands() {
+			p := strings.TrimSpace(path + " " + sub.Name())
+			if sub.Example == "" {
+				sub.Example = defaultExamples[p]
+			}
+			walk(sub, p)
+		}
+	}
+	walk(root, "")
 }
 
 func completeWords(cmd *cobra.Command, flag string, words ...string) {

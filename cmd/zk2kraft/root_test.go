@@ -292,3 +292,31 @@ func TestMetricsAddr(t *testing.T) {
 	}
 	t.Error("the metrics server outlived the command's context")
 }
+
+// TestEveryCommandHasHelpAndExamples: the issue asks for help text and
+// examples on every command.
+func TestEveryCommandHasHelpAndExamples(t *testing.T) {
+	root := newRootCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			if sub.HasSubCommands() {
+				if sub.Short == "" {
+					t.Errorf("%s: no help text", sub.CommandPath())
+				}
+				walk(sub)
+				continue
+			}
+			if sub.Short == "" {
+				t.Errorf("%s: no help text", sub.CommandPath())
+			}
+			if sub.Example == "" {
+				t.Errorf("%s: no example (add one to the command or to defaultExamples)", sub.CommandPath())
+			}
+		}
+	}
+	walk(root)
+}
