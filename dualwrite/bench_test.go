@@ -128,3 +128,28 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 	b.StopTimer()
 	f.compare(ctx)
 }
+
+// BenchmarkMirrorStart: a mirror starting on a copied 10,000-partition
+// cluster (preset medium) reads the whole tree with watches and compares it
+// with the quorum's image; how long until it is caught up.
+func BenchmarkMirrorStart(b *testing.B) {
+	f := newFixture(b, testenv.SeedSpec{Preset: "medium"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r := f.startMirror(Options{})
+		if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		s := r.m.Stats()
+		b.ReportMetric(d.Seconds()*1000, "start-ms")
+		b.ReportMetric(float64(f.snap.ZnodesRead)/d.Seconds(), "znodes/s")
+		b.Logf("caught up in %s over %d znodes; %d records written (the copy was complete); stats %+v", d.Round(time.Millisecond), f.snap.ZnodesRead, s.Records, s)
+		if err := r.stop(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

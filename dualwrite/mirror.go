@@ -637,10 +637,13 @@ func (m *Mirror) reader() {
 		delete(m.queued, k)
 		m.inflight[k] = it
 		conn, connGen := m.conn, m.connGen
+		pp := classify(it.path)
+		// A missing state znode is watched for its creation only while its
+		// partition is assigned (not after its topic was deleted).
+		watchExists := pp.kind.watchExists() && (pp.kind != pState || m.model.assignments[pp.topic][pp.part])
 		m.mu.Unlock()
 
-		pp := classify(it.path)
-		r := read(conn, m.chroot+it.path, it, pp.kind)
+		r := read(conn, m.chroot+it.path, it, watchExists)
 
 		m.mu.Lock()
 		if m.inflight[k] == it {

@@ -111,7 +111,7 @@ type readResult struct {
 
 // read reads one item with a watch. A missing znode of a fixed path gets an
 // exists watch so its creation is seen.
-func read(conn *zk.Conn, full string, it *item, kind pathKind) readResult {
+func read(conn *zk.Conn, full string, it *item, watchExists bool) readResult {
 	for attempt := 0; attempt < 5; attempt++ {
 		var r readResult
 		if it.list {
@@ -126,7 +126,7 @@ func read(conn *zk.Conn, full string, it *item, kind pathKind) readResult {
 		if !errors.Is(r.err, zk.ErrNoNode) {
 			return r
 		}
-		if !kind.watchExists() {
+		if !watchExists {
 			return readResult{}
 		}
 		ok, st, _, err := conn.ExistsW(full)
