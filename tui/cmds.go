@@ -19,17 +19,17 @@ func connectCmd(ctx context.Context, d Driver, s Settings) tea.Cmd {
 }
 
 func checkCmd(ctx context.Context, d Driver) tea.Cmd {
-	return func() tea.Msg {
-		r, err := d.Check(ctx)
-		return checkedMsg{r, err}
-	}
+	return stream(func(send, trySend func(tea.Msg)) {
+		r, err := d.Check(ctx, func(ev progress.Event) { trySend(busyProgressMsg{ev}) })
+		send(checkedMsg{r, err})
+	})
 }
 
 func planCmd(ctx context.Context, d Driver) tea.Cmd {
-	return func() tea.Msg {
-		p, err := d.Plan(ctx)
-		return plannedMsg{p, err}
-	}
+	return stream(func(send, trySend func(tea.Msg)) {
+		p, err := d.Plan(ctx, func(ev progress.Event) { trySend(busyProgressMsg{ev}) })
+		send(plannedMsg{p, err})
+	})
 }
 
 func copyCmd(ctx context.Context, d Driver) tea.Cmd {

@@ -115,10 +115,12 @@ type Driver interface {
 	// Connect tests the connection to ZooKeeper and the quorum (starting a
 	// local quorum when asked) and remembers the settings for the other steps.
 	Connect(ctx context.Context, s Settings) (Connection, error)
-	// Check runs the pre-flight check on a fresh ZooKeeper read.
-	Check(ctx context.Context) (*preflight.Report, error)
-	// Plan says what the copy will write.
-	Plan(ctx context.Context) (Plan, error)
+	// Check runs the pre-flight check on a fresh ZooKeeper read, reporting
+	// the read's progress.
+	Check(ctx context.Context, p progress.Func) (*preflight.Report, error)
+	// Plan says what the copy will write (reporting progress when it reads
+	// or translates).
+	Plan(ctx context.Context, p progress.Func) (Plan, error)
 	// Copy snapshots, translates and copies into the quorum, reporting progress.
 	Copy(ctx context.Context, p progress.Func) error
 	// Mirror starts the dual-write mirror and reports samples until ctx ends

@@ -54,8 +54,9 @@ func fakeConnection() Connection {
 	return Connection{ZKServer: "127.0.0.1:2181 (ZooKeeper 3.8.4)", ClusterID: fakeClusterID, Quorum: "127.0.0.1:9190,127.0.0.1:9191,127.0.0.1:9192"}
 }
 
-func (f *fakeDriver) Check(ctx context.Context) (*preflight.Report, error) {
+func (f *fakeDriver) Check(ctx context.Context, p progress.Func) (*preflight.Report, error) {
 	f.called("check")
+	p(progress.Event{Phase: "check", Unit: "znodes", Done: 500, Total: 1000, Rate: 5000})
 	return fakeReport(f.blockers), nil
 }
 
@@ -94,7 +95,7 @@ func fakeReport(blockers bool) *preflight.Report {
 	return r
 }
 
-func (f *fakeDriver) Plan(ctx context.Context) (Plan, error) {
+func (f *fakeDriver) Plan(ctx context.Context, p progress.Func) (Plan, error) {
 	f.called("plan")
 	return fakePlan(), nil
 }

@@ -10,10 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"time"
+
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
+
+	"github.com/zk2kraft/zk2kraft/progress"
 )
 
 // updating: -update (the flag is defined by x/exp/golden, which teatest
@@ -118,81 +122,83 @@ func wizardFrames(t *testing.T) []frame {
 	s.key(tea.KeyEnter)
 	s.snap("04-connect-testing", "Connect: the connection test runs (spinner).")
 	s.send(connectedMsg{c: fakeConnection()})
+	s.send(busyProgressMsg{progress.Event{Phase: "check", Unit: "znodes", Done: 61234, Total: 160000, Rate: 24500, ETA: 4 * time.Second}})
+	s.snap("05-preflight-reading", "Pre-flight: reading ZooKeeper, with the read's progress.")
 	s.send(checkedMsg{r: fakeReport(true)})
 	s.key(tea.KeyEnter)
-	s.snap("05-preflight-blockers", "Pre-flight: findings grouped by severity, a blocker expanded to its znodes and remedy; blockers stop the wizard.")
+	s.snap("06-preflight-blockers", "Pre-flight: findings grouped by severity, a blocker expanded to its znodes and remedy; blockers stop the wizard.")
 	s.typeText("c")
-	s.snap("06-preflight-blocked", "Pre-flight: trying to continue past a blocker is refused.")
+	s.snap("07-preflight-blocked", "Pre-flight: trying to continue past a blocker is refused.")
 	s.typeText("r")
 	s.send(checkedMsg{r: fakeReport(false)})
 	s.key(tea.KeyDown)
 	s.key(tea.KeyEnter)
-	s.snap("07-preflight-warnings", "Pre-flight: no blocker; a warning expanded (field, expected value, remedy).")
+	s.snap("08-preflight-warnings", "Pre-flight: no blocker; a warning expanded (field, expected value, remedy).")
 	s.typeText("c")
 	s.send(plannedMsg{p: fakePlan()})
 	s.key(tea.KeyDown)
 	s.key(tea.KeyDown)
-	s.snap("08-plan", "Plan: counts per object kind and record type, what is skipped and why, the estimate, a scrollable record preview (secrets redacted).")
+	s.snap("09-plan", "Plan: counts per object kind and record type, what is skipped and why, the estimate, a scrollable record preview (secrets redacted).")
 	s.typeText("c")
 	for _, ev := range fakeCopyEvents() {
 		s.send(progressMsg{ev})
 	}
-	s.snap("09-copy-progress", "Copy: one progress bar per phase with counts, rate and ETA (fake progress events).")
+	s.snap("10-copy-progress", "Copy: one progress bar per phase with counts, rate and ETA (fake progress events).")
 	ev := fakeCopyEvents()[3]
 	ev.Done, ev.Final, ev.Elapsed, ev.ETA = ev.Total, true, 1650e6, 0
 	s.send(progressMsg{ev}, copyDoneMsg{})
-	s.snap("10-copy-done", "Copy: every phase done.")
+	s.snap("11-copy-done", "Copy: every phase done.")
 	s.typeText("c")
 	s.send(mirrorStartMsg{})
 	for i := 0; i < 90; i++ {
 		s.send(mirrorSampleMsg{fakeSample(i)})
 	}
-	s.snap("11-dual-write", "Dual-write: lag p50/p99, backlog, reconnects and changes per second over time.")
+	s.snap("12-dual-write", "Dual-write: lag p50/p99, backlog, reconnects and changes per second over time.")
 	s.typeText("a")
-	s.snap("12-abort-dialog", "Abort is offered on every screen before cutover.")
+	s.snap("13-abort-dialog", "Abort is offered on every screen before cutover.")
 	s.typeText("n")
 	s.typeText("v")
 	s.send(verifiedMsg{v: fakeVerification(false)})
 	s.key(tea.KeyDown)
-	s.snap("13-verify-differences", "Verify: no parity yet; the differences in a browsable table (the selected one in full below), digests per section.")
+	s.snap("14-verify-differences", "Verify: no parity yet; the differences in a browsable table (the selected one in full below), digests per section.")
 	s.key(tea.KeyTab)
-	s.snap("14-verify-digests", "Verify: the digests per section, to compare two runs at a glance (tab switches panes).")
+	s.snap("15-verify-digests", "Verify: the digests per section, to compare two runs at a glance (tab switches panes).")
 	s.key(tea.KeyTab)
 	s.send(tea.WindowSizeMsg{Width: 120, Height: 32})
-	s.snap("15-resize-120x32", "The same screen after the terminal grew to 120x32.")
+	s.snap("16-resize-120x32", "The same screen after the terminal grew to 120x32.")
 	s.send(tea.WindowSizeMsg{Width: 64, Height: 18})
-	s.snap("16-resize-64x18", "... and shrank below 80x24: cut cleanly, with a notice.")
+	s.snap("17-resize-64x18", "... and shrank below 80x24: cut cleanly, with a notice.")
 	s.send(tea.WindowSizeMsg{Width: MinWidth, Height: MinHeight})
 	s.typeText("c")
-	s.snap("17-verify-refused", "Verify: cutover is refused without parity.")
+	s.snap("18-verify-refused", "Verify: cutover is refused without parity.")
 	s.typeText("r")
 	s.send(verifiedMsg{v: fakeVerification(true)})
-	s.snap("18-verify-parity", "Verify: parity.")
+	s.snap("19-verify-parity", "Verify: parity.")
 	s.typeText("c")
 	s.typeText("MkU3OEVBNTcw")
-	s.snap("19-cutover-typing", "Cutover: the summary and the typed confirmation of the cluster id (the point of no return).")
+	s.snap("20-cutover-typing", "Cutover: the summary and the typed confirmation of the cluster id (the point of no return).")
 	s.typeText("NTJENDM2Qg")
-	s.snap("20-cutover-confirmed", "Cutover: the confirmation matches.")
+	s.snap("21-cutover-confirmed", "Cutover: the confirmation matches.")
 	s.send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	s.snap("21-quit-dialog", "Ctrl-C asks; the migration's state is kept and `zk2kraft migrate` resumes it.")
+	s.snap("22-quit-dialog", "Ctrl-C asks; the migration's state is kept and `zk2kraft migrate` resumes it.")
 	s.typeText("n")
 	s.key(tea.KeyEnter)
 	s.send(cutoverMsg{c: Cutover{ControllerEpoch: 43, Report: []string{
 		"Point the brokers at the new controllers: controller.quorum.bootstrap.servers=127.0.0.1:9190,127.0.0.1:9191,127.0.0.1:9192",
 		"Phases: check 0.2s, snapshot 4.1s, translate 0.1s, copy 1.7s, mirroring 3m12s, verified 2.3s, cutover 0.4s",
 	}}})
-	s.snap("22-done", "Done: the cutover report.")
+	s.snap("23-done", "Done: the cutover report.")
 	a := newSession(t, Settings{ZK: "127.0.0.1:2181", Quorum: "127.0.0.1:9190"})
 	a.key(tea.KeyEnter)
 	a.send(connectedMsg{c: fakeConnection()}, checkedMsg{r: fakeReport(false)})
 	a.typeText("a")
 	a.typeText("y")
 	a.send(abortedMsg{})
-	a.snap("23-aborted", "After an abort: ZooKeeper is as it was.")
+	a.snap("24-aborted", "After an abort: ZooKeeper is as it was.")
 	e := newSession(t, Settings{ZK: "127.0.0.1:2181", Quorum: "127.0.0.1:9190"})
 	e.key(tea.KeyEnter)
 	e.send(connectedMsg{err: errors.New("dial 127.0.0.1:2181: connection refused")})
-	e.snap("24-connect-error", "Connect: a failed connection test says why and stays on the form.")
+	e.snap("25-connect-error", "Connect: a failed connection test says why and stays on the form.")
 	return append(append(s.frames, a.frames...), e.frames...)
 }
 

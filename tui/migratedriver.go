@@ -276,11 +276,13 @@ func copied(state string) bool {
 }
 
 // Check runs migrate's pre-flight check (a fresh read of ZooKeeper).
-func (d *MigrateDriver) Check(ctx context.Context) (*preflight.Report, error) {
+func (d *MigrateDriver) Check(ctx context.Context, p progress.Func) (*preflight.Report, error) {
 	mig, err := d.migration()
 	if err != nil {
 		return nil, err
 	}
+	d.setSink(p)
+	defer d.setSink(nil)
 	r, err := mig.Check(ctx)
 	if errors.Is(err, migrate.ErrBlocked) && r != nil {
 		return r, nil // the screen shows the blockers
@@ -290,11 +292,13 @@ func (d *MigrateDriver) Check(ctx context.Context) (*preflight.Report, error) {
 
 // Plan fixes the snapshot and translates it (migrate's snapshot and
 // translate phases), and describes what the copy will write.
-func (d *MigrateDriver) Plan(ctx context.Context) (Plan, error) {
+func (d *MigrateDriver) Plan(ctx context.Context, progressFn progress.Func) (Plan, error) {
 	mig, err := d.migration()
 	if err != nil {
 		return Plan{}, err
 	}
+	d.setSink(progressFn)
+	defer d.setSink(nil)
 	var p Plan
 	if copied(mig.State().State) {
 		st := mig.State()

@@ -69,6 +69,7 @@ type (
 		err error
 	}
 	progressMsg     struct{ ev progress.Event }
+	busyProgressMsg struct{ ev progress.Event } // progress of a step without its own screen (check, plan)
 	copyDoneMsg     struct{ err error }
 	mirrorStartMsg  struct{ err error }
 	mirrorSampleMsg struct{ s MirrorStats }
@@ -106,7 +107,8 @@ type Model struct {
 	dialog        dialog
 	busy          string // what a running driver call is doing ("" when idle)
 	spin          spinner.Model
-	status        string // the last error or notice
+	busyProgress  progress.Event // the running call's last progress event
+	status        string         // the last error or notice
 	statusBad     bool
 	outcome       Outcome
 
@@ -160,6 +162,7 @@ func (m Model) bodySize() (int, int) {
 
 func (m Model) startBusy(what string, cmd tea.Cmd) (Model, tea.Cmd) {
 	m.busy = what
+	m.busyProgress = progress.Event{}
 	m.status = ""
 	return m, tea.Batch(cmd, m.spin.Tick)
 }
@@ -233,9 +236,13 @@ func (m Model) result(msg tea.Msg) (Model, tea.Cmd) {
 		m.screen = scrPlan
 		m.layout()
 		return m, nil
+	case busyProgressMsg:
+		m.busyProgress = msg.ev
+		return m, nil
 	case progressMsg:
 		if m.screen == scrVerify || msg.ev.Phase == "verify" {
 			m.verify.progress = msg.ev
+			m.busyProgress = msg.ev
 			return m, nil
 		}
 		m.copy = m.copy.event(msg.ev)
@@ -558,7 +565,18 @@ func (m Model) dialogView(w int) string {
 func (m Model) statusLine() string {
 	switch {
 	case m.busy != "":
-		return " " + m.spin.View() + " " + m.busy + "…"
+		line := " " + m.spin.View() + " " + m.busy + "…"
+		if ev := m.busyProgress; ev.Done > 0 {
+			line += " " + num(ev.Done)
+			if ev.Total > 0 {
+				line += "/" + num(ev.Total)
+			}
+			line += " " + ev.Unit + ", " + rate(ev.Rate)
+			if ev.ETA > 0 {
+				line += ", ETA " + dur(ev.ETA)
+			}
+		}
+		return line
 	case m.status != "" && m.statusBad:
 		return m.st.bad.Render(" ✗ " + m.status)
 	case m.status != "":

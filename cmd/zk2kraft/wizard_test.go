@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/zk2kraft/zk2kraft/testenv"
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
+
+// colorSGR matches an SGR sequence that sets a foreground or background colour.
+var colorSGR = regexp.MustCompile(`\x1b\[(?:[0-9]+;)*(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])[;m]`)
 
 // buildBinary builds zk2kraft into a temp dir once per test binary run.
 var builtBinary string
@@ -127,7 +131,7 @@ func TestWizardEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	stdout, exitFile := filepath.Join(dir, "stdout.json"), filepath.Join(dir, "exit")
 	zkConnect := env.ConnectString() + "/kafka"
-	cmd := fmt.Sprintf("env -u NO_COLOR TERM=xterm-256color %s wizard --zk %s --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords --kraft-controller-id 3000 --no-color --no-alt-screen --log-file %s -o json > %s; echo $? > %s; sleep 600",
+	cmd := fmt.Sprintf("env -u NO_COLOR TERM=xterm-256color %s wizard --zk %s --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords --kraft-controller-id 3000 --no-alt-screen --log-file %s -o json > %s; echo $? > %s; sleep 600",
 		bin, zkConnect, filepath.Join(dir, "state"), filepath.Join(dir, "wizard.log"), stdout, exitFile)
 	tm := startTmux(t, 80, 24, cmd)
 	failTexts := []string{"✗ connection test", "✗ pre-flight", "✗ plan", "✗ copy", "✗ verify", "✗ cutover", "zk2kraft:"}
@@ -138,6 +142,9 @@ func TestWizardEndToEnd(t *testing.T) {
 	}
 	tm.keys("Enter")
 	scr = tm.waitFor("No blocker", 90*time.Second, failTexts...)
+	if !colorSGR.MatchString(tm.run("capture-pane", "-p", "-e", "-t", tm.name)) {
+		t.Error("no colours on a 256-colour terminal without NO_COLOR")
+	}
 	if !strings.Contains(scr, "Cluster id "+clusterID) {
 		t.Errorf("pre-flight does not name the cluster id %s:\n%s", clusterID, scr)
 	}
@@ -266,6 +273,9 @@ func TestWizardQuitKeepsState(t *testing.T) {
 	}
 	tm.keys("Enter")
 	tm.waitFor("No blocker", 90*time.Second, "✗ connection test", "✗ pre-flight")
+	if ansi := tm.run("capture-pane", "-p", "-e", "-t", tm.name); colorSGR.MatchString(ansi) {
+		t.Errorf("colours despite NO_COLOR: %q", colorSGR.FindString(ansi))
+	}
 	tm.run("resize-window", "-t", tm.name, "-x", "100", "-y", "30")
 	tm.waitFor("[Pre-flight]", 5*time.Second)
 	tm.keys("C-c")
