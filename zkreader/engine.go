@@ -402,7 +402,7 @@ func (e *engine) readLoop(c *serverConn, s *session, inflight map[int32][]*op, c
 		replies = replies[:0]
 		if e.multi {
 			if h.err != errOK {
-				e.setFatal(&protocolError{fmt.Errorf("multiRead on %s failed: %s", c.addr, zkErrName(h.err))})
+				e.setFatal(&protocolError{fmt.Errorf("multiRead on %s failed: %s (a server older than 3.6 in the ensemble? read with mode get)", c.addr, zkErrName(h.err))})
 				return
 			}
 			for _, o := range ops {
