@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/metrics"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/preflight"
 	"github.com/zk2kraft/zk2kraft/progress"
@@ -48,6 +49,8 @@ type MigrateConfig struct {
 	Progress progress.Func
 	// OnPhase also receives every phase report (e.g. metrics).
 	OnPhase func(migrate.PhaseReport)
+	// Metrics, if set, gets zk2kraft_parity_mismatches after each verification.
+	Metrics *metrics.Metrics
 	// ZKSessionTimeout (default 10s).
 	ZKSessionTimeout time.Duration
 	Logger           *slog.Logger
@@ -547,6 +550,9 @@ func (d *MigrateDriver) Verify(ctx context.Context, p progress.Func) (Verificati
 	}
 	add(res.Mismatches, false)
 	add(res.InFlight, true)
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.ParityMismatches.Set(float64(len(res.Mismatches)))
+	}
 	if !res.Parity {
 		v.Note = fmt.Sprintf("status %s after %d round(s)", res.Status, len(res.Rounds))
 		if len(res.InFlight) > 0 {

@@ -149,9 +149,9 @@ func runWizard(cmd *cobra.Command, f *wizardFlags) error {
 	d := tui.NewMigrateDriver(tui.MigrateConfig{
 		QuorumTLS: f.qtls, Translate: topts, AssignTopicIDs: f.tf.assignTopicIDs, StateDir: f.stateDir, KRaftControllerID: f.ctlID,
 		NewMirrorStarter: newMirrorStarter, MirrorStats: wizardMirrorStats, Logger: logger,
-		ZKSessionTimeout: f.zf.sessionTimeout,
-		Progress:         func(e progress.Event) { cliMetrics.Progress(e) },
-		OnPhase:          func(p migrate.PhaseReport) { recordPhaseMetric(cliMetrics, p) },
+		ZKSessionTimeout: f.zf.sessionTimeout, Metrics: cliMetrics,
+		Progress: func(e progress.Event) { cliMetrics.Progress(e) },
+		OnPhase:  func(p migrate.PhaseReport) { recordPhaseMetric(cliMetrics, p) },
 	})
 	defer d.Close()
 

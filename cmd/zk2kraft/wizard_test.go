@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,17 @@ import (
 
 // colorSGR matches an SGR sequence that sets a foreground or background colour.
 var colorSGR = regexp.MustCompile(`\x1b\[(?:[0-9]+;)*(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])[;m]`)
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
 
 // buildBinary builds zk2kraft into a temp dir once per test binary run.
 var builtBinary string
@@ -131,7 +145,8 @@ func TestWizardEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	stdout, exitFile := filepath.Join(dir, "stdout.json"), filepath.Join(dir, "exit")
 	zkConnect := env.ConnectString() + "/kafka"
-	cmd := fmt.Sprintf("env -u NO_COLOR TERM=xterm-256color %s wizard --zk %s --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords --kraft-controller-id 3000 --no-alt-screen --log-file %s -o json > %s; echo $? > %s; sleep 600",
+	metricsAddr := freeAddr(t)
+	cmd := fmt.Sprintf("env -u NO_COLOR TERM=xterm-256color %s wizard --metrics-addr "+metricsAddr+" --zk %s --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords --kraft-controller-id 3000 --no-alt-screen --log-file %s -o json > %s; echo $? > %s; sleep 600",
 		bin, zkConnect, filepath.Join(dir, "state"), filepath.Join(dir, "wizard.log"), stdout, exitFile)
 	tm := startTmux(t, 80, 24, cmd)
 	failTexts := []string{"✗ connection test", "✗ pre-flight", "✗ plan", "✗ copy", "✗ verify", "✗ cutover", "zk2kraft:"}
@@ -185,6 +200,19 @@ func TestWizardEndToEnd(t *testing.T) {
 	tm.keys("v")
 	scr = tm.waitFor("✓ PARITY", 180*time.Second, append(failTexts, "NO PARITY")...)
 	t.Logf("verified parity:\n%s", scr)
+	// --metrics-addr serves the migration's figures while the wizard runs.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape --metrics-addr: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{`zk2kraft_phase\{phase="verified"\} 1`, `zk2kraft_parity_mismatches 0`, `zk2kraft_znodes_read_total [1-9]`,
+		`zk2kraft_records_written_total\{type="[A-Za-z]+"\} [1-9]`, `zk2kraft_build_info\{`} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("/metrics lacks %s", re)
+		}
+	}
 	for _, line := range strings.Split(scr, "\n") {
 		if strings.Contains(line, "≠") {
 			t.Errorf("a digest differs at parity: %s", line)
