@@ -10,6 +10,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/zk2kraft/zk2kraft/translate"
 )
 
 // The tests in this file run the real bubbletea program loop (teatest) with
@@ -280,5 +282,28 @@ func TestWrapAndFormat(t *testing.T) {
 		if got := dur(in); got != want {
 			t.Errorf("dur(%v) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestPlanMappings(t *testing.T) {
+	kinds := kindCounts(map[string]int{"partitions": 30, "brokers": 3, "topics": 10, "zeta_things": 1, "acl_entries": 4})
+	var names []string
+	for _, c := range kinds {
+		names = append(names, c.Name)
+	}
+	if want := []string{"brokers", "topics", "partitions", "acl entries", "zeta things"}; !slices.Equal(names, want) {
+		t.Errorf("kind order %v, want %v", names, want)
+	}
+	recs := recordCounts(map[string]int{"TOPIC_RECORD": 10, "PARTITION_RECORD": 30, "CONFIG_RECORD": 10})
+	if recs[0].Name != "PARTITION_RECORD" || recs[1].Name != "CONFIG_RECORD" || recs[2].Name != "TOPIC_RECORD" {
+		t.Errorf("record order %v: want by count, then name", recs)
+	}
+	skips := groupSkips([]translate.Skip{
+		{Path: "/a", Kind: "topic", Reason: "pending deletion"},
+		{Path: "/b", Kind: "topic", Reason: "pending deletion"},
+		{Path: "/c", Kind: "znode", Reason: "not migrated by Kafka"},
+	})
+	if len(skips) != 2 || skips[0].Count != 2 || skips[0].What != "topic" || skips[1].Reason != "not migrated by Kafka" {
+		t.Errorf("grouped skips %+v", skips)
 	}
 }

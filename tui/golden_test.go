@@ -38,6 +38,7 @@ type frame struct {
 	name, caption string
 	view          string
 	width, height int
+	model         Model
 }
 
 // session drives a model with key presses and fake driver events, without a
@@ -86,7 +87,7 @@ func (s *session) snap(name, caption string) {
 	s.t.Helper()
 	v := s.m.View()
 	s.checkFits(name, v)
-	s.frames = append(s.frames, frame{name: name, caption: caption, view: v, width: s.m.width, height: s.m.height})
+	s.frames = append(s.frames, frame{name: name, caption: caption, view: v, width: s.m.width, height: s.m.height, model: s.m})
 }
 
 // checkFits asserts the frame fits the terminal: no line wider, no more lines.
@@ -255,4 +256,25 @@ func screensDoc(frames []frame) string {
 		fmt.Fprintf(&b, "## %s\n\n%s (%dx%d)\n\n```text\n%s\n```\n\n", strings.TrimLeft(f.name, "0123456789-"), f.caption, f.width, f.height, f.view)
 	}
 	return b.String()
+}
+
+// TestViewFitsEverySize renders every frame's state at sizes from tiny to
+// large: no panic, never wider or taller than the terminal.
+func TestViewFitsEverySize(t *testing.T) {
+	sizes := [][2]int{{1, 1}, {5, 2}, {20, 5}, {40, 10}, {79, 23}, {80, 24}, {81, 25}, {132, 43}, {250, 80}}
+	for _, f := range wizardFrames(t) {
+		for _, sz := range sizes {
+			next, _ := f.model.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+			v := next.(Model).View()
+			lines := strings.Split(v, "\n")
+			if len(lines) > sz[1] {
+				t.Errorf("%s at %dx%d: %d lines", f.name, sz[0], sz[1], len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w > sz[0] {
+					t.Errorf("%s at %dx%d: line %d is %d wide", f.name, sz[0], sz[1], i+1, w)
+				}
+			}
+		}
+	}
 }
