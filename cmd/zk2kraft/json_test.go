@@ -52,6 +52,7 @@ var jsonExempt = map[string]string{
 	"help":           "prints help",
 	"quorum run":     "a server: prints nothing on stdout, logs on stderr",
 	"testenv daemon": "hidden: the process `testenv up` starts",
+	"docs":           "hidden: writes Markdown (TestCLIReference)",
 	"testenv down":   "prints nothing on stdout (a line on stderr); TestTestenvCommandsOutputJSON checks that",
 }
 

@@ -320,3 +320,25 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 	}
 	walk(root)
 }
+
+// TestCLIReference: the generated reference names every visible command, the
+// conventions and the metric names; CLI.md is what `go generate` writes.
+func TestCLIReference(t *testing.T) {
+	var b bytes.Buffer
+	root := newRootCmd()
+	writeCLIReference(&b, root)
+	doc := b.String()
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		if !strings.Contains(doc, "\n### zk2kraft "+c.Name()+"\n") {
+			t.Errorf("reference lacks %s", c.Name())
+		}
+	}
+	for _, want := range []string{"ZK2KRAFT_SOME_FLAG", "NO_COLOR", "zk2kraft_mirror_lag_seconds", "130 interrupted", "--metrics-addr"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("reference lacks %q", want)
+		}
+	}
+}
