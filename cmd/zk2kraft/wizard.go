@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
 	"os"
 	"strings"
@@ -114,8 +116,10 @@ func runWizard(cmd *cobra.Command, f *wizardFlags) error {
 	if !isTerminal(os.Stdin) || !isTerminal(os.Stderr) {
 		return withExitCode(2, errors.New("wizard: needs a terminal (stdin and stderr); for scripts use 'zk2kraft migrate'"))
 	}
-	// Logs must not draw over the wizard: to --log-file or nowhere.
+	// Logs must not draw over the wizard: to --log-file or nowhere (also
+	// the standard logger's, which some libraries use).
 	logger := slog.New(slog.DiscardHandler)
+	var stdLogOut io.Writer = io.Discard
 	if f.logFile != "" {
 		lf, err := os.OpenFile(f.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
@@ -125,7 +129,10 @@ func runWizard(cmd *cobra.Command, f *wizardFlags) error {
 		if logger, err = newLogger(lf, globals.LogLevel, globals.LogFormat); err != nil {
 			return withExitCode(2, err)
 		}
+		stdLogOut = lf
 	}
+	log.SetOutput(stdLogOut)
+	defer log.SetOutput(os.Stderr)
 	prevDefault := slog.Default()
 	slog.SetDefault(logger)
 	defer slog.SetDefault(prevDefault)
