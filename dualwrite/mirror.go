@@ -815,8 +815,11 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 			return a.part < b.part
 		})
 		wholeTopic := map[string]bool{}
-		for _, k := range keys {
-			if len(recs) >= m.opts.MaxBatchRecords {
+		cutStart := time.Now()
+		for i, k := range keys {
+			// Bounded work per cut: the lock is also what the watch events
+			// wait for.
+			if len(recs) >= m.opts.MaxBatchRecords || (i%64 == 63 && time.Since(cutStart) > 20*time.Millisecond) {
 				more = true
 				break
 			}
