@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
@@ -14,7 +15,8 @@ import (
 
 // BenchmarkMigrate100kPartitions migrates a seeded 100,000-partition cluster
 // (testenv preset "large", every edge case) from a 3-node ZooKeeper ensemble
-// into a 3-node quorum, check to cutover, and reports the seconds of each
+// into a 3-node quorum, check to cutover with the mirror (dual-write) running
+// from the copy on, and reports the seconds of each
 // phase, the total and the copy rate.
 func BenchmarkMigrate100kPartitions(b *testing.B) {
 	if testing.Short() {
@@ -39,6 +41,7 @@ func BenchmarkMigrate100kPartitions(b *testing.B) {
 		}
 		o := migrate.Options{ZK: zkreader.Options{Connect: strings.Join(env.Servers(), ",") + chroot, Logger: quietLogger()}, Quorum: q,
 			Translate: translateOpts, AssignTopicIDs: true, Yes: true, KRaftControllerID: 3000, VerifyTimeout: 5 * time.Minute, Logger: quietLogger()}
+		o.StartMirror = migrate.DualWrite(dualwrite.Options{ZK: o.ZK, Quorum: q, Translate: translateOpts, Logger: quietLogger()}, 5*time.Minute)
 		b.StartTimer()
 		rep, err := migrate.Run(b.Context(), o)
 		b.StopTimer()

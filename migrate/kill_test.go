@@ -148,9 +148,13 @@ func TestKillAtEachPhaseAndRerun(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("killed in state %q (copy batch %d of %d)", st.State, st.CopyNext, st.CopyTotal)
-			out, err := exec.CommandContext(t.Context(), bin, args...).Output()
+			rerun := exec.CommandContext(t.Context(), bin, args...)
+			var stderr bytes.Buffer
+			rerun.Stderr = &stderr
+			out, err := rerun.Output()
 			if err != nil {
-				t.Fatalf("rerun: %v\n%s", err, out)
+				lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+				t.Fatalf("rerun: %v\n%s\nstderr (end):\n%s", err, out, strings.Join(lines[max(0, len(lines)-8):], "\n"))
 			}
 			var rep migrate.Report
 			if err := json.Unmarshal(out, &rep); err != nil {

@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/image"
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/preflight"
@@ -711,8 +712,10 @@ func (m *Migration) cutover(ctx context.Context, confirm bool) (*CutoverInfo, er
 	// Changes made between the last verification and the claim: the mirror
 	// carries them; prove parity once more with the controller fenced.
 	if m.mirror != nil || m.lastVerify == nil || !m.lastVerify.Parity {
-		if _, err := m.verify(ctx); err != nil {
-			return nil, fmt.Errorf("migrate: cutover: after the claim: %w; the cutover is not complete — keep the mirror running and rerun", err)
+		if !m.postClaimParity(ctx, info.ClaimZxid) {
+			if _, err := m.verify(ctx); err != nil {
+				return nil, fmt.Errorf("migrate: cutover: after the claim: %w; the cutover is not complete — keep the mirror running and rerun", err)
+			}
 		}
 	}
 	if err := m.Close(); err != nil {
@@ -737,6 +740,49 @@ func (m *Migration) cutover(ctx context.Context, confirm bool) (*CutoverInfo, er
 		return nil, err
 	}
 	return &info, nil
+}
+
+// postClaimParity is the quick proof after the claim: the mirror has
+// committed every change up to the claim's zxid, and one comparison finds no
+// difference with no lag (parity was proven by two comparisons just before
+// the claim). False means: do the full verification.
+func (m *Migration) postClaimParity(ctx context.Context, claimZxid int64) bool {
+	if m.lastVerify == nil || !m.lastVerify.Parity {
+		return false
+	}
+	if m.mirror != nil && claimZxid > 0 {
+		w, ok := m.mirror.(interface{ Mirror() *dualwrite.Mirror })
+		if !ok {
+			return false
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := w.Mirror().WaitPosition(wctx, claimZxid)
+		cancel()
+		if err != nil {
+			m.log.Warn("migrate: cutover: the mirror has not reached the claim", "err", err)
+			return false
+		}
+	}
+	topts := m.opts.Translate
+	if m.opts.AssignTopicIDs && m.snap != nil {
+		topts.AssignedTopicIDs = AssignTopicIDs(m.snap)
+	}
+	zo := m.opts.ZK
+	zo.Progress = nil
+	r, skipped, err := verify.Compare(ctx, verify.Options{ZK: zo, Quorum: m.opts.Quorum, Translate: topts, Logger: m.log})
+	if err != nil || len(r.Differences) > 0 || !r.LagZero || r.InTransaction {
+		return false
+	}
+	if m.lastVerify == nil || !m.lastVerify.Parity {
+		return false // no two-comparison parity in this run: do the full verification
+	}
+	rounds := append([]verify.RoundSummary(nil), m.lastVerify.Rounds...)
+	r.N = len(rounds) + 1
+	rounds = append(rounds, verify.RoundSummary{N: r.N, LagZero: true, MirrorZxid: r.MirrorZxid, SnapZxid: r.SnapshotZxid})
+	m.report.Verify = &verify.Result{Status: verify.StatusParity, Parity: true, Last: r, Sections: r.Sections, Skipped: skipped,
+		ZkMigrationState: r.ZkMigration, Duration: r.Duration, Rounds: rounds}
+	m.log.Info("migrate: parity after the claim", "mirror_zxid", r.MirrorZxid, "claim_zxid", claimZxid)
+	return true
 }
 
 // Run runs the migration up to opts.Until, resuming from the quorum's state.

@@ -181,6 +181,7 @@ type CutoverInfo struct {
 	PreviousController   string `json:"previous_controller,omitempty"`
 	MigrationOffset      int64  `json:"kraft_metadata_offset"`
 	MigrationEpoch       int32  `json:"kraft_metadata_epoch"`
+	ClaimZxid            int64  `json:"claim_zxid,omitempty"` // the zxid of the claim's multi
 	At                   string `json:"at,omitempty"`
 }
 
@@ -224,7 +225,7 @@ func claimController(c *zkConn, id, epoch int32, info *CutoverInfo) error {
 		if json.Unmarshal(cData, &cur) == nil && cur.KRaftControllerEpoch != nil && *cur.KRaftControllerEpoch >= 0 {
 			if cur.BrokerID == id && *cur.KRaftControllerEpoch == epoch && cStat.EphemeralOwner == 0 {
 				// Already ours (a rerun after the claim).
-				info.NewControllerEpoch, info.NewEpochZkVersion = int32(ce), ceStat.Version
+				info.NewControllerEpoch, info.NewEpochZkVersion, info.ClaimZxid = int32(ce), ceStat.Version, cStat.Czxid
 				return nil
 			}
 			if *cur.KRaftControllerEpoch >= epoch {
@@ -253,6 +254,7 @@ func claimController(c *zkConn, id, epoch int32, info *CutoverInfo) error {
 	info.NewControllerEpoch = int32(ce + 1)
 	if len(res) > 0 && res[0].Stat != nil {
 		info.NewEpochZkVersion = res[0].Stat.Version
+		info.ClaimZxid = res[0].Stat.Mzxid
 	} else {
 		info.NewEpochZkVersion = ceStat.Version + 1
 	}
