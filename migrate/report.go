@@ -106,9 +106,18 @@ type Plan struct {
 	EstimateBasis   string         `json:"estimate_basis"`
 }
 
-// Assumed copy throughput for the estimate (records/s into a 3-node quorum on
-// loopback; measured by BenchmarkMigrate on a 2-core machine).
-const assumedCopyRate = 150000.0
+// Figures for the estimate, measured by BenchmarkMigrate100kPartitions on a
+// 2-core machine (3-node ensemble and quorum on loopback): the copy appends
+// about 20,000 records/s; the mirror's first walk (reads with watches) takes
+// about 9 reads' time, each verification comparison about 2.5 (a read, the
+// quorum's image, the diff), the verification 2 comparisons and the cutover
+// one more.
+const (
+	assumedCopyRate    = 20000.0
+	mirrorWalkReads    = 9.0
+	comparisonReads    = 2.5
+	comparisonsOverall = 3.0
+)
 
 func (m *Migration) plan() *Plan {
 	p := &Plan{RecordsPerType: map[string]int{}}
@@ -151,12 +160,13 @@ func (m *Migration) plan() *Plan {
 			"cutover: /migration version 0 {kraft_controller_id, kraft_controller_epoch, kraft_metadata_offset, kraft_metadata_epoch} (create or CAS on its version), guarded by the claimed /controller_epoch version",
 			"cutover: quorum ZkMigrationStateRecord POST_MIGRATION")
 	}
-	est := readSec * 2 // the snapshot read + the verification's read
+	est := readSec * (1 + mirrorWalkReads + comparisonReads*comparisonsOverall)
 	if m.tr != nil {
 		est += float64(p.Records) / assumedCopyRate
 	}
 	p.EstimateSeconds = est
-	p.EstimateBasis = fmt.Sprintf("measured read: %d znodes in %.2fs (%.0f znodes/s), counted twice (snapshot, verification); copy at an assumed %.0f records/s", p.ZnodesRead, readSec, m.report.ReadRate, assumedCopyRate)
+	p.EstimateBasis = fmt.Sprintf("measured read: %d znodes in %.2fs (%.0f znodes/s); snapshot 1 read, mirror walk ~%.0f reads, 3 comparisons ~%.1f reads each; copy at ~%.0f records/s (BenchmarkMigrate100kPartitions)",
+		p.ZnodesRead, readSec, m.report.ReadRate, mirrorWalkReads, comparisonReads, assumedCopyRate)
 	return p
 }
 

@@ -110,6 +110,7 @@ not confirmed), 130 interrupted (rerun to resume).`,
 			rep, err := migrate.Run(cmd.Context(), opts)
 			done()
 			if rep != nil {
+				recordReportMetrics(rep)
 				if globals.Output == "json" {
 					if werr := writeJSON(cmd.OutOrStdout(), rep); werr != nil {
 						return withExitCode(2, werr)
@@ -144,4 +145,18 @@ not confirmed), 130 interrupted (rerun to resume).`,
 	fl.MarkHidden("max-batch-records")
 	completeWords(cmd, "until", "check", "snapshot", "copied", "mirroring", "verified", "cutover")
 	return cmd
+}
+
+// recordReportMetrics feeds the run's figures to the Prometheus metrics.
+func recordReportMetrics(rep *migrate.Report) {
+	if rep.Verify != nil {
+		cliMetrics.ParityMismatches.Set(float64(len(rep.Verify.Mismatches)))
+	}
+	for _, p := range rep.Phases {
+		if p.Name == string(migrate.PhaseCopy) && p.Status == "done" {
+			for t, n := range rep.Counts {
+				cliMetrics.AddRecords(t, n)
+			}
+		}
+	}
 }

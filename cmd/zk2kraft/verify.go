@@ -102,6 +102,7 @@ Exit codes: 0 parity, 1 differences (or still in flight at the deadline), 2 coul
 			if err != nil {
 				return withExitCode(2, err)
 			}
+			cliMetrics.ParityMismatches.Set(float64(len(res.Mismatches)))
 			if globals.Output == "json" {
 				if err := writeJSON(cmd.OutOrStdout(), res); err != nil {
 					return withExitCode(2, err)
