@@ -148,6 +148,8 @@ type Stats struct {
 	LagP99     time.Duration `json:"lag_p99_ns"`
 	LagMax     time.Duration `json:"lag_max_ns"`
 	LagSamples int           `json:"lag_samples"`
+	EventP50   time.Duration `json:"event_lag_p50_ns"` // from the watch event's arrival to the commit
+	EventP99   time.Duration `json:"event_lag_p99_ns"`
 	CommitP50  time.Duration `json:"commit_p50_ns"` // quorum append round trip
 	CommitP99  time.Duration `json:"commit_p99_ns"`
 	Reconnects int64         `json:"reconnects"`
@@ -164,6 +166,7 @@ type dirtyInfo struct {
 	seq   uint64
 	at    int64 // ms: the oldest write not yet committed
 	event bool
+	seen  time.Time // when its oldest watch event arrived
 }
 
 const maxCandidates = 4096
@@ -217,6 +220,8 @@ type Mirror struct {
 	lags      []time.Duration
 	commits   []time.Duration
 	commitN   int
+	pipes     []time.Duration // watch event -> commit
+	pipeN     int
 	lagNext   int
 	lagFull   bool
 	appending int // changes in the batch being appended
@@ -278,7 +283,7 @@ func New(opts Options) (*Mirror, error) {
 	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]),
 		queued: map[itemKey]*item{}, inflight: map[itemKey]*item{}, outstanding: map[string]int{},
 		dirty: map[objKey]*dirtyInfo{}, seqs: newSeqSet(), wake: make(chan struct{}, 1),
-		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), model: newModel()}
+		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), pipes: make([]time.Duration, opts.LagSamples), model: newModel()}
 	m.cond = sync.NewCond(&m.mu)
 	m.mx = newMirrorMetrics(opts.Metrics)
 	return m, nil
@@ -308,6 +313,11 @@ func (m *Mirror) Stats() Stats {
 		s.LagMax = l[n-1]
 		s.LagSamples = n
 	}
+	if c := min(m.pipeN, len(m.pipes)); c > 0 {
+		l := append([]time.Duration(nil), m.pipes[:c]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.EventP50, s.EventP99 = l[(c-1)*50/100], l[(c-1)*99/100]
+	}
 	if c := min(m.commitN, len(m.commits)); c > 0 {
 		l := append([]time.Duration(nil), m.commits[:c]...)
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
@@ -320,7 +330,7 @@ func (m *Mirror) Stats() Stats {
 func (m *Mirror) ResetLag() {
 	m.mu.Lock()
 	m.lagNext, m.lagFull = 0, false
-	m.commitN = 0
+	m.commitN, m.pipeN = 0, 0
 	m.mu.Unlock()
 }
 
@@ -522,7 +532,7 @@ func (m *Mirror) onEvent(ev zk.Event) {
 	m.evSeq++
 	m.stats.Seen++
 	m.mx.seen.Inc()
-	m.enqueue(&item{path: p, list: pp.kind.isList(), seq: m.evSeq, event: true, at: nowMs(), gen: m.gen})
+	m.enqueue(&item{path: p, list: pp.kind.isList(), seq: m.evSeq, event: true, at: nowMs(), gen: m.gen, seen: time.Now()})
 }
 
 // startWalkLocked starts reading the whole tree with watches: on the first
@@ -568,13 +578,16 @@ func (m *Mirror) enqueue(it *item) {
 		if it.event && (!q.event || it.at < q.at) {
 			q.event, q.at = true, it.at
 		}
+		if !it.seen.IsZero() && (q.seen.IsZero() || it.seen.Before(q.seen)) {
+			q.seen = it.seen
+		}
 		return
 	}
 	if f := m.inflight[k]; f != nil && f.gen == m.gen {
 		// The read under way may have been answered before this change:
 		// read again once it is done.
 		if !f.rerun {
-			f.rerun, f.rerunSeq, f.rerunAt = true, it.seq, it.at
+			f.rerun, f.rerunSeq, f.rerunAt, f.rerunSeen = true, it.seq, it.at, it.seen
 			m.seqs.add(it.seq)
 		}
 		if it.walk && !f.rerunWalk {
@@ -594,12 +607,15 @@ func (m *Mirror) enqueue(it *item) {
 }
 
 // markDirty records that an object must be (re)computed.
-func (m *Mirror) markDirty(k objKey, seq uint64, at int64, event bool) {
+func (m *Mirror) markDirty(k objKey, seq uint64, at int64, event bool, seen time.Time) {
 	d := m.dirty[k]
 	if d == nil {
-		m.dirty[k] = &dirtyInfo{seq: seq, at: at, event: event}
+		m.dirty[k] = &dirtyInfo{seq: seq, at: at, event: event, seen: seen}
 		m.seqs.add(seq)
 	} else {
+		if !seen.IsZero() && (d.seen.IsZero() || seen.Before(d.seen)) {
+			d.seen = seen
+		}
 		if seq < d.seq {
 			m.seqs.remove(d.seq)
 			m.seqs.add(seq)
@@ -675,7 +691,7 @@ func (m *Mirror) reader() {
 				m.walkLeft-- // enqueue counts it again
 			}
 			if it.gen == m.gen && !m.stopped {
-				m.enqueue(&item{path: it.path, list: it.list, seq: it.rerunSeq, walk: it.rerunWalk, event: it.rerunAt > 0, at: it.rerunAt, gen: it.gen})
+				m.enqueue(&item{path: it.path, list: it.list, seq: it.rerunSeq, walk: it.rerunWalk, event: it.rerunAt > 0, at: it.rerunAt, gen: it.gen, seen: it.rerunSeen})
 			}
 		}
 		m.mu.Unlock()
@@ -690,7 +706,7 @@ func (m *Mirror) requeueLocked(it *item) {
 	if it.walk {
 		m.walkLeft-- // enqueue counts it again
 	}
-	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: it.hold})
+	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: it.hold, seen: it.seen})
 }
 
 // walkDone counts a walk read as done; the last one ends the walk: every
@@ -710,7 +726,7 @@ func (m *Mirror) walkDone(it *item) {
 		if k.kind == kindProducerID {
 			continue
 		}
-		m.markDirty(k, seq, 0, false)
+		m.markDirty(k, seq, 0, false, time.Time{})
 	}
 	m.log.Info("mirror: tree read, watches armed", "objects_to_check", len(m.dirty), "walk", m.stats.Walks)
 }
@@ -782,6 +798,7 @@ func (m *Mirror) writer(ctx context.Context) error {
 
 type change struct {
 	at      int64
+	seen    time.Time
 	event   bool
 	covered bool // written by its topic's delta in the same batch
 }
@@ -829,7 +846,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 			} else if (k.kind == kindPartition || k.kind == kindTopicConfig) && wholeTopic[k.name] {
 				// The topic's delta in this batch covered it.
 				if di.event {
-					changes = append(changes, change{at: di.at, event: true, covered: true})
+					changes = append(changes, change{at: di.at, seen: di.seen, event: true, covered: true})
 				}
 				delete(m.dirty, k)
 				m.seqs.remove(di.seq)
@@ -850,7 +867,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 				n++
 			}
 			if n > 0 {
-				changes = append(changes, change{at: di.at, event: di.event})
+				changes = append(changes, change{at: di.at, seen: di.seen, event: di.event})
 			}
 			delete(m.dirty, k)
 			m.seqs.remove(di.seq)
@@ -902,6 +919,10 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 					m.lagNext, m.lagFull = 0, true
 				}
 				m.mx.lag.Observe(lag.Seconds())
+				if !c.seen.IsZero() {
+					m.pipes[m.pipeN%len(m.pipes)] = commit.Sub(c.seen)
+					m.pipeN++
+				}
 			}
 		}
 	}
@@ -1038,10 +1059,10 @@ func (m *Mirror) recoverFromReject(ctx context.Context, rej *client.RejectedErro
 	m.deltas.v = m.view
 	seq := m.evSeq
 	for _, k := range m.view.objects() {
-		m.markDirty(k, seq, 0, false)
+		m.markDirty(k, seq, 0, false, time.Time{})
 	}
 	for _, k := range m.modelObjectsLocked() {
-		m.markDirty(k, seq, 0, false)
+		m.markDirty(k, seq, 0, false, time.Time{})
 	}
 	return nil
 }

@@ -20,16 +20,18 @@ type item struct {
 	path  string
 	list  bool
 	seq   uint64
-	walk  bool  // part of the current watch-arming walk
-	event bool  // caused by a watch event (its change counts toward lag)
-	at    int64 // ms: when the event arrived (the lag of a deletion)
-	gen   int   // session generation it belongs to
-	hold  bool  // a topic's delta waits for it (topic znode reads and the state reads they start)
+	walk  bool      // part of the current watch-arming walk
+	event bool      // caused by a watch event (its change counts toward lag)
+	at    int64     // ms: when the event arrived (the lag of a deletion)
+	gen   int       // session generation it belongs to
+	hold  bool      // a topic's delta waits for it (topic znode reads and the state reads they start)
+	seen  time.Time // when the watch event arrived (zero for walk reads)
 
 	rerun     bool // an event arrived while it was being read: read again
 	rerunSeq  uint64
 	rerunWalk bool
 	rerunAt   int64
+	rerunSeen time.Time
 }
 
 type itemKey struct {
@@ -186,7 +188,7 @@ func (m *Mirror) applyRead(it *item, pp parsedPath, r readResult) {
 	if r.exists && st.Mtime > 0 {
 		at = st.Mtime
 	}
-	mark := func(k objKey) { m.markDirty(k, it.seq, at, it.event) }
+	mark := func(k objKey) { m.markDirty(k, it.seq, at, it.event, it.seen) }
 	report := func(f []zkreader.Finding) {
 		for _, x := range f {
 			m.log.Warn("mirror: znode not mirrored as is", "finding", x.String())
@@ -214,7 +216,7 @@ func (m *Mirror) applyRead(it *item, pp parsedPath, r readResult) {
 			for _, p := range v.Partitions {
 				now[p.ID] = true
 				if !old[p.ID] {
-					m.enqueue(&item{path: statePath(t, p.ID), seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: true})
+					m.enqueue(&item{path: statePath(t, p.ID), seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: true, seen: it.seen})
 				}
 			}
 		}
@@ -335,9 +337,9 @@ func (m *Mirror) applyList(it *item, pp parsedPath, r readResult) {
 		delete(md.children, it.path)
 	}
 	at := it.at
-	mark := func(k objKey) { m.markDirty(k, it.seq, at, it.event) }
+	mark := func(k objKey) { m.markDirty(k, it.seq, at, it.event, it.seen) }
 	sub := func(p string, list bool) {
-		m.enqueue(&item{path: p, list: list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen})
+		m.enqueue(&item{path: p, list: list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, seen: it.seen})
 	}
 	for c := range now {
 		if old[c] {
