@@ -23,8 +23,9 @@ const (
 // op is one znode read with the handler that consumes its reply.
 type op struct {
 	kind opKind
-	path string // without chroot
-	done func(r *reply)
+	path string     // without chroot
+	part *Partition // the partition whose state this reads (state ops only)
+	done func(o *op, r *reply)
 }
 
 // reply is the result of one op. data and children are only valid during
@@ -458,7 +459,7 @@ func (e *engine) handle(ops []*op, replies []reply, zxid int64) {
 		if r.hasStat {
 			maxZ = max(maxZ, r.stat.Czxid, r.stat.Mzxid, r.stat.Pzxid)
 		}
-		ops[i].done(r)
+		ops[i].done(ops[i], r)
 	}
 	spawned := e.spawned
 	e.spawned = nil

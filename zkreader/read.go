@@ -278,13 +278,16 @@ func probeServer(ctx context.Context, o *Options, addr, chroot string, tlsCfg *t
 
 // builder assembles the Snapshot from replies (handlers run one at a time).
 type builder struct {
-	e      *engine
-	snap   *Snapshot
-	topics []*Topic
+	e         *engine
+	snap      *Snapshot
+	topics    []*Topic
+	stateDone func(o *op, r *reply) // b.readState, bound once
 }
 
 func newBuilder(e *engine) *builder {
-	return &builder{e: e, snap: &Snapshot{}}
+	b := &builder{e: e, snap: &Snapshot{}}
+	b.stateDone = b.readState
+	return b
 }
 
 func (b *builder) find(f ...Finding) { b.snap.Findings = append(b.snap.Findings, f...) }
@@ -298,7 +301,7 @@ func (b *builder) readFailed(r *reply) {
 // data builds a getData op whose handler gets the data of an existing znode;
 // a vanished znode (NoNode) is skipped.
 func (b *builder) data(path string, f func(r *reply)) *op {
-	return &op{kind: kindData, path: path, done: func(r *reply) {
+	return &op{kind: kindData, path: path, done: func(_ *op, r *reply) {
 		switch r.err {
 		case errOK:
 			f(r)
@@ -311,7 +314,7 @@ func (b *builder) data(path string, f func(r *reply)) *op {
 
 // children builds a getChildren op; a missing parent has no children.
 func (b *builder) children(path string, f func(names []string)) *op {
-	return &op{kind: kindChildren, path: path, done: func(r *reply) {
+	return &op{kind: kindChildren, path: path, done: func(_ *op, r *reply) {
 		switch r.err {
 		case errOK:
 			f(r.children)
@@ -473,7 +476,7 @@ func (b *builder) topicOps(name string) []*op {
 		b.partitionOps(path, t, listed)
 	}
 	return []*op{
-		{kind: kindData, path: path, done: func(r *reply) {
+		{kind: kindData, path: path, done: func(_ *op, r *reply) {
 			switch r.err {
 			case errOK:
 				var f []Finding
@@ -488,7 +491,7 @@ func (b *builder) topicOps(name string) []*op {
 			}
 			next()
 		}},
-		{kind: kindChildren, path: path + "/partitions", done: func(r *reply) {
+		{kind: kindChildren, path: path + "/partitions", done: func(_ *op, r *reply) {
 			switch r.err {
 			case errOK:
 				listed = r.children
@@ -505,36 +508,53 @@ func (b *builder) partitionOps(topicPath string, t *Topic, listed []string) {
 	if t == nil {
 		return // malformed or vanished topic: its finding says so
 	}
-	ops := make([]*op, 0, len(listed))
+	// one allocation for all state paths of the topic and one for the ops
+	var sb strings.Builder
+	sb.Grow(len(listed) * (len(topicPath) + 20))
+	ops := make([]op, 0, len(listed))
+	ends := make([]int, 0, len(listed))
 	for _, n := range listed {
 		p, err := strconv.ParseInt(n, 10, 32)
-		ppath := topicPath + "/partitions/" + n
 		if err != nil || p < 0 {
-			b.find(Finding{Severity: Warning, Code: CodeInvalidName, Path: ppath, Expected: "partition number",
+			b.find(Finding{Severity: Warning, Code: CodeInvalidName, Path: topicPath + "/partitions/" + n, Expected: "partition number",
 				Message: "partition znode name is not a partition number; Kafka ignores it", Remedy: "delete the stray znode"})
 			continue
 		}
 		i := sort.Search(len(t.Partitions), func(i int) bool { return t.Partitions[i].ID >= int32(p) })
 		if i == len(t.Partitions) || t.Partitions[i].ID != int32(p) {
-			b.find(Finding{Severity: Warning, Code: CodeStrayPartition, Path: ppath, Expected: "a partition of the topic's assignment",
+			b.find(Finding{Severity: Warning, Code: CodeStrayPartition, Path: topicPath + "/partitions/" + n, Expected: "a partition of the topic's assignment",
 				Message: fmt.Sprintf("partition %d has a partition znode but is not in the assignment of %s; the migration ignores it", p, t.Name),
 				Remedy:  "delete the stray partition znode or fix the assignment"})
 			continue
 		}
-		part := &t.Partitions[i]
-		ops = append(ops, &op{kind: kindData, path: ppath + "/state", done: func(r *reply) {
-			switch r.err {
-			case errOK:
-				v, f := ParsePartitionState(r.path, r.data, r.stat)
-				part.State = v
-				b.find(f...)
-			case errNoNode: // no state znode: State stays nil (pre-flight reports it)
-			default:
-				b.readFailed(r)
-			}
-		}})
+		sb.WriteString(topicPath)
+		sb.WriteString("/partitions/")
+		sb.WriteString(n)
+		sb.WriteString("/state")
+		ends = append(ends, sb.Len())
+		ops = append(ops, op{kind: kindData, part: &t.Partitions[i], done: b.stateDone})
 	}
-	b.e.add(ops...)
+	all, start := sb.String(), 0
+	ptrs := make([]*op, len(ops))
+	for k := range ops {
+		ops[k].path = all[start:ends[k]]
+		start = ends[k]
+		ptrs[k] = &ops[k]
+	}
+	b.e.add(ptrs...)
+}
+
+// readState is the handler of every partition state read.
+func (b *builder) readState(o *op, r *reply) {
+	switch r.err {
+	case errOK:
+		v, f := ParsePartitionState(r.path, r.data, r.stat)
+		o.part.State = v
+		b.find(f...)
+	case errNoNode: // no state znode: State stays nil (pre-flight reports it)
+	default:
+		b.readFailed(r)
+	}
 }
 
 // finish sorts everything so two reads of the same tree are deep-equal.
