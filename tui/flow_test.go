@@ -307,3 +307,22 @@ func TestPlanMappings(t *testing.T) {
 		t.Errorf("grouped skips %+v", skips)
 	}
 }
+
+// FuzzConnectForm: whatever is typed into the Connect form, validation never
+// panics, the view fits 80 columns and the digest password is never shown.
+func FuzzConnectForm(f *testing.F) {
+	f.Add("zk1:2181,zk2:2181/kafka", "/kafka", "user:secret", "q:9190", false)
+	f.Add("[::1]:2181", "", "", "", true)
+	f.Add("a:99999//", "kafka/", "u", "q", false)
+	f.Fuzz(func(t *testing.T, zk, chroot, auth, quorum string, local bool) {
+		m := newConnectModel(newStyles(), Settings{ZK: zk, Chroot: chroot, Auth: auth, Quorum: quorum, LocalQuorum: local})
+		m.setSize(MinWidth, MinHeight)
+		v := m.view(MinWidth)
+		if len(auth) >= 4 && !strings.ContainsAny(auth, "\n\r\t") && strings.Contains(v, auth) && !strings.Contains(fieldHints[fieldAuth]+zk+chroot+quorum, auth) {
+			t.Fatalf("the auth value %q is shown", auth)
+		}
+		if m.firstError() < 0 && !local && strings.TrimSpace(quorum) == "" {
+			t.Fatal("an empty quorum passed validation without a local quorum")
+		}
+	})
+}

@@ -349,6 +349,9 @@ func parseConfig(r io.Reader, path string) (map[string]configSetting, error) {
 		name := strings.TrimSpace(line[:i])
 		name = strings.ReplaceAll(strings.TrimPrefix(name, "--"), "_", "-")
 		name = strings.ToLower(name)
+		if !validSettingName(name) {
+			return nil, fmt.Errorf("%s line %d: %q is not a setting name (a flag name like zk or zk-auth)", path, n, name)
+		}
 		value := strings.TrimSpace(line[i+1:])
 		if strings.HasPrefix(value, `"`) {
 			uq, err := strconv.Unquote(value)
@@ -366,6 +369,19 @@ func parseConfig(r io.Reader, path string) (map[string]configSetting, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return out, nil
+}
+
+// validSettingName: lower-case letters, digits and inner dashes, as flag names.
+func validSettingName(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // colorEnabled: colour only when not disabled by --no-color, NO_COLOR or TERM=dumb.

@@ -342,3 +342,28 @@ func TestCLIReference(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: any config file text parses or fails with an error naming
+// the file and line; never a panic, and every accepted name is normalised.
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{"zk = a:1\n", "# c\nquorum: \"q:1\"\n", "a b = c", "x=\"unterminated", "--Zk_Auth = digest:u:p\n\n;c\n", "=\n", ":"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		settings, err := parseConfig(strings.NewReader(text), "test.conf")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "test.conf") && !strings.HasPrefix(err.Error(), "read test.conf") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for name, s := range settings {
+			if name == "" || strings.ContainsAny(name, " \t_") || strings.HasPrefix(name, "--") || name != strings.ToLower(name) {
+				t.Fatalf("name %q not normalised", name)
+			}
+			if s.line < 1 {
+				t.Fatalf("setting %q has line %d", name, s.line)
+			}
+		}
+	})
+}
