@@ -31,7 +31,7 @@ func (f *fixture) churnParallel(ctx context.Context, tb testing.TB, workers, n i
 		wg.Add(1)
 		go func(w int, conn *zk.Conn) {
 			defer wg.Done()
-			c := newChurner(conn, "", uint64(100+w), f.snap)
+			c := newChurner(conn, f.chroot, uint64(100+w), f.snap)
 			c.prefix = fmt.Sprint(w)
 			done, err := c.run(ctx, n/workers, rate/float64(workers))
 			if err != nil {

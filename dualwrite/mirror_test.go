@@ -32,6 +32,8 @@ type fixture struct {
 	q       *client.Client
 	snap    *zkreader.Snapshot
 	connect string // what the mirror dials (may be proxies)
+	chroot  string
+	auth    string
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -50,8 +52,8 @@ func newFixture(t testing.TB, spec testenv.SeedSpec) *fixture {
 	if _, err := testenv.Seed(ctx, conn, spec); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	f := &fixture{t: t, env: env, conn: conn, connect: env.ConnectString()}
-	snap, err := zkreader.Read(ctx, zkreader.Options{Connect: env.ConnectString()})
+	f := &fixture{t: t, env: env, conn: conn, connect: env.ConnectString() + spec.Chroot, chroot: spec.Chroot, auth: spec.DigestAuth}
+	snap, err := zkreader.Read(ctx, zkreader.Options{Connect: env.ConnectString() + spec.Chroot, Auth: spec.DigestAuth})
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
 	}
@@ -89,6 +91,7 @@ type running struct {
 func (f *fixture) startMirror(opts Options) *running {
 	f.t.Helper()
 	opts.ZK.Connect = f.connect
+	opts.ZK.Auth = f.auth
 	opts.Quorum = f.q
 	opts.FromZxid = f.snap.MaxZxid
 	if opts.Logger == nil {
@@ -145,7 +148,7 @@ func (f *fixture) checkParity(r *running) {
 
 func (f *fixture) compare(ctx context.Context) {
 	f.t.Helper()
-	snap, err := zkreader.Read(ctx, zkreader.Options{Connect: f.env.ConnectString()})
+	snap, err := zkreader.Read(ctx, zkreader.Options{Connect: f.env.ConnectString() + f.chroot, Auth: f.auth})
 	if err != nil {
 		f.t.Fatalf("fresh read: %v", err)
 	}
@@ -181,7 +184,7 @@ func (f *fixture) compare(ctx context.Context) {
 
 func (f *fixture) churn(ctx context.Context, seed uint64, n int, rate float64) *churner {
 	f.t.Helper()
-	c := newChurner(f.conn, "", seed, f.snap)
+	c := newChurner(f.conn, f.chroot, seed, f.snap)
 	done, err := c.run(ctx, n, rate)
 	if err != nil {
 		f.t.Fatalf("churn after %d changes: %v", done, err)
@@ -201,7 +204,7 @@ func (f *fixture) churnDuring(seed uint64, n int, rate float64, fault func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c = newChurner(f.conn, "", seed, f.snap)
+		c = newChurner(f.conn, f.chroot, seed, f.snap)
 		_, cerr = c.run(ctx, n, rate)
 	}()
 	fault()
@@ -337,5 +340,22 @@ func TestMirrorRestartResumes(t *testing.T) {
 	}
 	if mv.Meta[MetaOwner] != r.m.Owner() {
 		t.Errorf("owner %q, want the last mirror %q", mv.Meta[MetaOwner], r.m.Owner())
+	}
+}
+
+// TestMirrorChrootAndDigestAuth: a cluster under a chroot whose znodes only
+// a digest user may read.
+func TestMirrorChrootAndDigestAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small", Chroot: "/kafka", DigestAuth: "kafka:s3cret"})
+	r := f.startMirror(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f.churn(ctx, 7, 800, 0)
+	f.checkParity(r)
+	if s := r.m.Stats(); s.Applied == 0 {
+		t.Fatalf("nothing applied: %+v", s)
 	}
 }
