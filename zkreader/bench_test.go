@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,9 +61,11 @@ func BenchmarkSnapshot(b *testing.B) {
 			runtime.GC()
 			peak := &heapPeak{}
 			peak.start()
+			cpu0 := processCPU()
 			start := time.Now()
 			got, err = zkreader.Read(ctx, zkreader.Options{Connect: connect, Mode: mode})
 			took := time.Since(start)
+			cpu := processCPU() - cpu0
 			peakHeap := peak.stop()
 			if err != nil {
 				b.Fatal(err)
@@ -70,8 +73,9 @@ func BenchmarkSnapshot(b *testing.B) {
 			b.ReportMetric(took.Seconds(), "s/snapshot")
 			b.ReportMetric(float64(got.ZnodesRead)/took.Seconds(), "znodes/s")
 			b.ReportMetric(float64(peakHeap)/float64(partitions), "peak-heap-B/partition")
-			b.Logf("%s: %d znodes in %v = %.0f znodes/s; peak heap growth %.1f MiB = %.0f B/partition",
-				mode, got.ZnodesRead, took.Round(time.Millisecond), float64(got.ZnodesRead)/took.Seconds(),
+			b.ReportMetric(float64(cpu.Microseconds())/float64(got.ZnodesRead), "client-cpu-µs/znode")
+			b.Logf("%s: %d znodes in %v = %.0f znodes/s; client CPU %v; peak heap growth %.1f MiB = %.0f B/partition",
+				mode, got.ZnodesRead, took.Round(time.Millisecond), float64(got.ZnodesRead)/took.Seconds(), cpu.Round(time.Millisecond),
 				float64(peakHeap)/(1<<20), float64(peakHeap)/float64(partitions))
 		}
 		if d := testenv.DiffSnapshots(want, got); len(d) > 0 {
@@ -247,4 +251,11 @@ func rawGetLoop(b *testing.B, servers []string, chroot string, paths, lists []st
 	close(jobs)
 	wg.Wait()
 	return n.Load(), time.Since(start)
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
