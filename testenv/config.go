@@ -28,10 +28,10 @@ var extraJars = []string{
 var serverClasspath = zkJar + ":" + strings.Join(extraJars, ":")
 
 // jvmArgs are the JVM flags of every node (testinfra.md §1: a small heap and
-// the serial GC are plenty for a few hundred thousand znodes).
-func jvmArgs(logDir string) []string {
+// the serial GC). heapMB is the maximum heap.
+func jvmArgs(logDir string, heapMB int) []string {
 	return []string{
-		"-Xms64m", "-Xmx256m", "-XX:+UseSerialGC",
+		"-Xms64m", fmt.Sprintf("-Xmx%dm", heapMB), "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError",
 		"-Djute.maxbuffer=4194304",
 		"-Dzookeeper.log.dir=" + logDir,
 		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",

@@ -128,14 +128,14 @@ func (b *dockerBackend) startAll(ctx context.Context) error {
 			"--network", b.network, "--ip", b.ips[n.id],
 			"--label", dockerLabel + "=" + strconv.Itoa(os.Getpid()),
 			"--user", fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-			"--memory", "512m", "--tmpfs", "/tmp",
+			"--memory", fmt.Sprintf("%dm", b.e.opts.HeapMB+384), "--tmpfs", "/tmp",
 			"-v", n.dir + ":/zk",
 			"-p", fmt.Sprintf("127.0.0.1:%d:%d", n.clientPort, dockerClientPort)}
 		if b.e.tls != nil {
 			args = append(args, "-v", b.e.tls.Dir+":/tls:ro", "-p", fmt.Sprintf("127.0.0.1:%d:%d", n.securePort, dockerSecurePort))
 		}
 		args = append(args, "--entrypoint", b.image.Java, b.image.Tag)
-		args = append(args, jvmArgs("/zk")...)
+		args = append(args, jvmArgs("/zk", b.e.opts.HeapMB)...)
 		args = append(args, "/zk/zoo.cfg")
 		if _, err := docker(ctx, args...); err != nil {
 			return fmt.Errorf("start node %d: %w", n.id, err)

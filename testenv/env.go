@@ -55,6 +55,11 @@ type Options struct {
 	// ForceSync makes ZooKeeper fsync its transaction log (off by default:
 	// tests do not need durability against power loss and run faster).
 	ForceSync bool
+	// HeapMB is each node's maximum Java heap (default 512). ZooKeeper keeps
+	// the whole tree in memory: 256 MiB ran out at ~600k Kafka-shaped znodes
+	// (three "large" seeds), 512 MiB held 820k; give about 1 GiB per million
+	// znodes for bigger seeds (a million partitions is two million znodes).
+	HeapMB int
 	// TLS adds a secure client port on every node with a generated CA and
 	// server certificate (PEM); see SecureServers and TLSFiles.
 	TLS bool
@@ -77,6 +82,12 @@ func (o *Options) defaults() error {
 	}
 	if o.Nodes < 1 || o.Nodes > 9 {
 		return fmt.Errorf("testenv: Nodes %d: want 1..9", o.Nodes)
+	}
+	if o.HeapMB == 0 {
+		o.HeapMB = 512
+	}
+	if o.HeapMB < 64 {
+		return fmt.Errorf("testenv: HeapMB %d: want >= 64", o.HeapMB)
 	}
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 60 * time.Second

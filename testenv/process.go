@@ -128,7 +128,7 @@ func (b *processBackend) startNode(ctx context.Context, i int) error {
 	if err != nil {
 		return fmt.Errorf("node %d log: %w", i, err)
 	}
-	args := append(jvmArgs(n.dir), filepath.Join(n.dir, "zoo.cfg"))
+	args := append(jvmArgs(n.dir, b.e.opts.HeapMB), filepath.Join(n.dir, "zoo.cfg"))
 	cmd := exec.Command("java", args...)
 	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr = logf, logf

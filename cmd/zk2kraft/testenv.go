@@ -54,12 +54,13 @@ type upFlags struct {
 	nodes                 int
 	tls                   bool
 	snapCount             int
+	heapMB                int
 	timeout               time.Duration
 }
 
 func (f *upFlags) args(stateDir string) []string {
 	return []string{"testenv", "daemon", "--state-dir", stateDir, "--backend", f.backend, "--nodes", strconv.Itoa(f.nodes),
-		"--seed", f.seed, "--chroot", f.chroot, "--tls=" + strconv.FormatBool(f.tls), "--snap-count", strconv.Itoa(f.snapCount)}
+		"--seed", f.seed, "--chroot", f.chroot, "--tls=" + strconv.FormatBool(f.tls), "--snap-count", strconv.Itoa(f.snapCount), "--heap-mb", strconv.Itoa(f.heapMB)}
 }
 
 func newTestenvUpCmd(stateDir func() string) *cobra.Command {
@@ -133,6 +134,7 @@ func newTestenvUpCmd(stateDir func() string) *cobra.Command {
 	fl.StringVar(&f.chroot, "chroot", "", "seed under this chroot, e.g. /kafka")
 	fl.BoolVar(&f.tls, "tls", false, "also serve TLS on a secure client port (generated CA and certificates)")
 	fl.IntVar(&f.snapCount, "snap-count", 0, "ZooKeeper snapCount (0: ZooKeeper's default)")
+	fl.IntVar(&f.heapMB, "heap-mb", 512, "each node's Java heap in MiB (about 1 GiB per million znodes)")
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long to wait for the ensemble (and the seed)")
 	return cmd
 }
@@ -170,7 +172,7 @@ func newTestenvDaemonCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			opts := testenv.Options{Nodes: f.nodes, Backend: f.backend, TLS: f.tls, SnapCount: f.snapCount,
+			opts := testenv.Options{Nodes: f.nodes, Backend: f.backend, TLS: f.tls, SnapCount: f.snapCount, HeapMB: f.heapMB,
 				Name: "zk2kraft-" + sanitizeName(filepath.Base(stateDir)) + "-" + strconv.Itoa(os.Getpid()),
 				Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }}
 			var seed *testenv.SeedSpec
@@ -197,6 +199,7 @@ func newTestenvDaemonCmd() *cobra.Command {
 	fl.StringVar(&f.chroot, "chroot", "", "chroot")
 	fl.BoolVar(&f.tls, "tls", false, "TLS")
 	fl.IntVar(&f.snapCount, "snap-count", 0, "snapCount")
+	fl.IntVar(&f.heapMB, "heap-mb", 512, "heap")
 	_ = cmd.MarkFlagRequired("state-dir")
 	return cmd
 }
