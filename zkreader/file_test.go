@@ -100,3 +100,34 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSaveLoad100k: writing and reading a 100,000-partition snapshot file.
+func BenchmarkSaveLoad100k(b *testing.B) {
+	s := sampleSnapshot()
+	s.Topics = nil
+	for t := 0; t < 2000; t++ {
+		id := kafka.DerivedUUID("t", string(rune(t)))
+		tp := Topic{Name: "topic-" + strings.Repeat("x", 10) + string(rune('a'+t%26)) + string(rune('a'+t/26%26)) + string(rune('a'+t/676)), Version: 3, TopicID: &id}
+		for p := int32(0); p < 50; p++ {
+			tp.Partitions = append(tp.Partitions, Partition{ID: p, Replicas: []int32{1, 2, 3},
+				State: &PartitionState{Version: 1, Leader: 1, LeaderEpoch: 5, ControllerEpoch: 3, ISR: []int32{1, 2, 3}, Stat: Stat{Czxid: 1 << 33, Mzxid: 1<<33 + int64(p), Ctime: 1700000000000, Mtime: 1700000000000, Version: 4}}})
+		}
+		s.Topics = append(s.Topics, tp)
+	}
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		start := time.Now()
+		if err := Save(&buf, s); err != nil {
+			b.Fatal(err)
+		}
+		save := time.Since(start)
+		size := buf.Len()
+		start = time.Now()
+		if _, err := Load(&buf); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(save.Seconds(), "save-s")
+		b.ReportMetric(time.Since(start).Seconds(), "load-s")
+		b.ReportMetric(float64(size)/100000, "file-B/partition")
+	}
+}
