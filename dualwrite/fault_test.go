@@ -171,3 +171,47 @@ func TestMirrorProcessKill9(t *testing.T) {
 		t.Errorf("mirror after SIGTERM: %v", err)
 	}
 }
+
+// TestMirrorQuorumOutage: the quorum loses its majority while the cluster
+// keeps changing. The mirror keeps reading; its backlog is bounded by the
+// objects touched, not the changes made; it drains once the quorum is back.
+func TestMirrorQuorumOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
+	r := f.startMirror(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
+		t.Fatal(err)
+	}
+	leader := f.lc.Leader()
+	var down []int
+	for n := 0; n < 3 && len(down) < 2; n++ {
+		if n != leader {
+			if err := f.lc.Kill(n); err != nil {
+				t.Fatal(err)
+			}
+			down = append(down, n)
+		}
+	}
+	before := r.m.Stats()
+	f.churn(ctx, 8, 3000, 0)
+	time.Sleep(500 * time.Millisecond) // let the last events be read
+	during := r.m.Stats()
+	seen := during.Seen - before.Seen
+	t.Logf("outage: %d watch events, backlog %d, position 0x%x -> 0x%x", seen, during.Backlog, before.Position, during.Position)
+	if during.Backlog >= int(seen)/2 {
+		t.Errorf("backlog %d grows with the changes (%d events), not with the objects", during.Backlog, seen)
+	}
+	if during.Position != before.Position {
+		t.Errorf("position moved while the quorum had no majority")
+	}
+	for _, d := range down {
+		if err := f.lc.Restart(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.checkParity(r)
+}
