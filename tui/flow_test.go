@@ -326,3 +326,22 @@ func FuzzConnectForm(f *testing.F) {
 		}
 	})
 }
+
+func TestResumeAfterCutoverStates(t *testing.T) {
+	done := newSession(t, validSettings)
+	c := fakeConnection()
+	c.Phase = PhaseCutover
+	done.send(connectedMsg{c: c})
+	if done.m.screen != scrDone || done.m.Outcome() != OutcomeCutover || done.m.busy != "" {
+		t.Errorf("state cutover: screen %d outcome %q busy %q, want the done screen", done.m.screen, done.m.Outcome(), done.m.busy)
+	}
+	started := newSession(t, validSettings)
+	c.Phase = PhaseCutoverStarted
+	started.send(connectedMsg{c: c})
+	if started.m.screen != scrCutover || started.m.busy != "" {
+		t.Fatalf("state cutover-started: screen %d busy %q, want the cutover confirmation", started.m.screen, started.m.busy)
+	}
+	if v := started.m.View(); !strings.Contains(v, "did not finish") || !strings.Contains(v, "POINT OF NO RETURN") {
+		t.Errorf("cutover-started view:\n%s", v)
+	}
+}

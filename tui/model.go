@@ -44,6 +44,13 @@ const (
 	dlgAbort
 )
 
+// Phases the Connection reports that change the wizard's path (the
+// migrate package's persistent states).
+const (
+	PhaseCutoverStarted = "cutover-started"
+	PhaseCutover        = "cutover"
+)
+
 // Outcome is how the wizard ended.
 type Outcome string
 
@@ -212,8 +219,28 @@ func (m Model) result(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		m.conn = msg.c
 		m.busy = ""
-		m.screen = scrPreflight
 		m.cutover = newCutoverModel(m.st, msg.c.ClusterID)
+		switch msg.c.Phase {
+		case PhaseCutover:
+			// Nothing left to do: say so (a pre-flight now would only find
+			// the quorum's controller in ZooKeeper).
+			m.screen = scrDone
+			m.outcome = OutcomeCutover
+			m.cutoverRes = Cutover{Report: []string{"This migration was cut over on an earlier run: the quorum is the cluster's metadata authority. `zk2kraft migrate` with the same settings prints the report and the next steps."}}
+			m.layout()
+			return m.notice("already cut over"), nil
+		case PhaseCutoverStarted:
+			// Past the point of no return: only finishing the cutover is left.
+			m.screen = scrCutover
+			m.cutover = m.cutover.reset([]string{
+				"ZooKeeper  " + m.conn.ZKServer,
+				"Quorum     " + m.conn.Quorum,
+				"State      a cutover was started and did not finish: ZooKeeper's controller role may already be the quorum's; confirm to finish it",
+			})
+			m.layout()
+			return m.notice("a cutover is in progress: finish it"), m.cutover.focusCmd()
+		}
+		m.screen = scrPreflight
 		m.layout()
 		if msg.c.Phase != "" {
 			m = m.notice(fmt.Sprintf("a migration is in progress (phase %s): the wizard resumes it", msg.c.Phase))
