@@ -32,8 +32,17 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// buildBinary builds zk2kraft into a temp dir once per test binary run.
+// buildBinary builds zk2kraft into a temp dir once per test binary run;
+// TestMain removes it.
 var builtBinary string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBinary != "" {
+		os.RemoveAll(filepath.Dir(builtBinary))
+	}
+	os.Exit(code)
+}
 
 func buildBinary(t *testing.T) string {
 	t.Helper()
