@@ -134,6 +134,8 @@ func TestVerifyUnderChurn(t *testing.T) {
 	if _, err := c.q.Append(ctx, []records.Versioned{{Record: &records.RemoveDelegationTokenRecord{TokenId: tok}}}, nil, client.AppendOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Still under churn: the mismatch is confirmed (records the mirror
+	// appends meanwhile touch other objects), nothing else is.
 	res, err = verify.Run(ctx, vo)
 	if err != nil {
 		t.Fatal(err)
@@ -141,15 +143,8 @@ func TestVerifyUnderChurn(t *testing.T) {
 	if res.Parity {
 		t.Fatal("parity declared while the quorum misses a token")
 	}
-	stopChurn()
-	<-done
-	done <- nil
-	res, err = verify.Run(ctx, vo)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if res.Status != verify.StatusDifferences || len(res.Mismatches) != 1 || res.Mismatches[0].Section != image.SectionDelegationTokens ||
 		!strings.Contains(res.Mismatches[0].Object, tok) {
-		t.Fatalf("after churn: %s, mismatches %v, in flight %v", res.Status, res.Mismatches, res.InFlight)
+		t.Fatalf("under churn: %s, mismatches %v, in flight %v", res.Status, res.Mismatches, res.InFlight)
 	}
 }

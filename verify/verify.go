@@ -287,11 +287,16 @@ func Compare(ctx context.Context, opts Options) (*Round, []translate.Skip, error
 	zx := objectZxids(snap)
 	r.SnapshotZxid = zx.max
 	r.LagZero = lo >= zx.max && !moved
-	for _, d := range image.Diff(want, got) {
+	diffs := image.Diff(want, got)
+	var tc *touched
+	if moved && len(diffs) > 0 {
+		// Only what the records appended meanwhile changed can be newer
+		// on the quorum's side than the read.
+		tc = touchedBetween(ctx, opts.Quorum, mv1.Position.NextOffset, pos.NextOffset, want, got)
+	}
+	for _, d := range diffs {
 		z := zx.of(d)
-		// ZooKeeper's side is newer than the mirror, or the quorum moved
-		// while it was read (its side may be newer than the read).
-		inFlight := z > lo || moved
+		inFlight := z > lo || (tc != nil && tc.has(d))
 		r.Differences = append(r.Differences, Difference{Difference: d, ZKZxid: z, InFlight: inFlight})
 		if inFlight {
 			r.InFlight++

@@ -5,6 +5,7 @@ import (
 
 	"github.com/zk2kraft/zk2kraft/image"
 	"github.com/zk2kraft/zk2kraft/kafka"
+	"github.com/zk2kraft/zk2kraft/translate/records"
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
@@ -89,6 +90,46 @@ func TestObjectZxids(t *testing.T) {
 	for _, c := range cases {
 		if got := z.of(image.Difference{Section: c.section, Object: c.object}); got != c.want {
 			t.Errorf("%s %s: zxid %d, want %d", c.section, c.object, got, c.want)
+		}
+	}
+}
+
+func TestTouched(t *testing.T) {
+	id := kafka.DerivedUUID("orders")
+	name := "orders"
+	tc := &touched{objects: map[string]bool{}, topics: map[string]bool{}, sections: map[string]bool{}}
+	names := map[kafka.UUID]string{}
+	resolve := func(u kafka.UUID) (string, bool) { n, ok := names[u]; return n, ok }
+	user := "alice"
+	for _, v := range []records.Versioned{
+		{Record: &records.TopicRecord{Name: name, TopicId: id}},
+		{Record: &records.PartitionChangeRecord{TopicId: id, PartitionId: 3}},
+		{Record: &records.ConfigRecord{ResourceType: 4, ResourceName: "1", Name: "x"}},
+		{Record: &records.ClientQuotaRecord{Entity: []records.ClientQuotaRecordEntityData{{EntityType: "user", EntityName: &user}}, Key: "k"}},
+	} {
+		if !tc.add(v, names, resolve) {
+			t.Fatalf("add %T", v.Record)
+		}
+	}
+	if tc.add(records.Versioned{Record: &records.RemoveTopicRecord{TopicId: kafka.DerivedUUID("unknown")}}, names, resolve) {
+		t.Error("an unresolvable topic id was accepted")
+	}
+	cases := []struct {
+		d    image.Difference
+		want bool
+	}{
+		{image.Difference{Section: image.SectionTopics, Object: "topic orders"}, true},
+		{image.Difference{Section: image.SectionTopics, Object: "orders-3"}, true},
+		{image.Difference{Section: image.SectionTopics, Object: "orders-eu-3"}, false},
+		{image.Difference{Section: image.SectionConfigs, Object: image.ConfigResource{Type: 2, Name: "orders"}.String()}, true},
+		{image.Difference{Section: image.SectionConfigs, Object: image.ConfigResource{Type: 4, Name: "1"}.String()}, true},
+		{image.Difference{Section: image.SectionConfigs, Object: image.ConfigResource{Type: 4, Name: "2"}.String()}, false},
+		{image.Difference{Section: image.SectionClientQuotas, Object: image.EntityKey([]image.EntityPart{{Type: "user", Name: &user}})}, true},
+		{image.Difference{Section: image.SectionDelegationTokens, Object: "token t1"}, false},
+	}
+	for _, c := range cases {
+		if got := tc.has(c.d); got != c.want {
+			t.Errorf("has(%s %s) = %v, want %v", c.d.Section, c.d.Object, got, c.want)
 		}
 	}
 }
