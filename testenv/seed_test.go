@@ -48,10 +48,11 @@ func TestSeedReadBack(t *testing.T) {
 			}
 		})
 	}
+	t.Run("digest auth", func(t *testing.T) { testSeedDigestAuth(t, env) })
+	t.Run("read-back detects drift", func(t *testing.T) { testReadBackDetectsDrift(t, env) })
 }
 
-func TestSeedDigestAuth(t *testing.T) {
-	env := Start(t, Options{Nodes: 3})
+func testSeedDigestAuth(t *testing.T, env *Env) {
 	conn := env.Connect(t)
 	snap, err := Seed(t.Context(), conn, SeedSpec{Preset: "small", Chroot: "/secure", DigestAuth: "kafka:s3cret"})
 	if err != nil {
@@ -200,10 +201,9 @@ func TestEncoders(t *testing.T) {
 	}
 }
 
-// TestReadBackDetectsDrift proves the read-back check fails when ZooKeeper
+// testReadBackDetectsDrift proves the read-back check fails when ZooKeeper
 // differs from the model.
-func TestReadBackDetectsDrift(t *testing.T) {
-	env := Start(t, Options{Nodes: 1})
+func testReadBackDetectsDrift(t *testing.T, env *Env) {
 	conn := env.Connect(t)
 	snap, err := Seed(t.Context(), conn, SeedSpec{Preset: "small", Chroot: "/drift"})
 	if err != nil {
