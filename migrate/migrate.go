@@ -122,6 +122,8 @@ type Migration struct {
 	lastVerify *verify.Result
 	verifiedAt time.Time
 	verifyPos  int64
+	// prevTimings are the phase times of earlier runs (this run's are added).
+	prevTimings map[string]int64
 }
 
 // New connects to the quorum and loads the migration's state.
@@ -150,6 +152,7 @@ func New(ctx context.Context, opts Options) (*Migration, error) {
 		return nil, fmt.Errorf("migrate: read the quorum's state: %w", err)
 	}
 	m.state = st
+	m.prevTimings = st.Timings
 	m.report.StateAtStart = st.State
 	m.report.ClusterID = st.QuorumClusterID
 	switch st.State {
@@ -438,6 +441,7 @@ func (m *Migration) copy(ctx context.Context, pr *PhaseReport) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		meta := baseMeta()
+		meta[KeyTimings] = mustJSON(m.report.timingsMS(m.prevTimings))
 		meta[KeyZKBefore] = mustJSON(zc)
 		meta[KeyRun] = newRunID()
 		_, err = q.Append(ctx, m.tr.Bootstrap(), meta, client.AppendOptions{
@@ -493,6 +497,7 @@ func (m *Migration) copy(ctx context.Context, pr *PhaseReport) error {
 		meta := map[string]string{KeyCopyNext: strconv.Itoa(i + 1)}
 		if i == total-1 {
 			meta[KeyState] = StateCopied
+			meta[KeyTimings] = mustJSON(m.report.timingsMS(m.prevTimings))
 		}
 		_, err := q.Append(ctx, m.batches[i], meta, client.AppendOptions{
 			Token: m.token(zxid, "copy", strconv.Itoa(i)),
@@ -561,7 +566,7 @@ func (m *Migration) StartMirror(ctx context.Context) error {
 // setState moves the persistent state from -> to (a Meta-only append
 // conditioned on from), with extra meta.
 func (m *Migration) setState(ctx context.Context, from, to string, extra map[string]string) error {
-	meta := map[string]string{KeyState: to, KeyTimings: mustJSON(m.report.timingsMS(m.state.Timings))}
+	meta := map[string]string{KeyState: to, KeyTimings: mustJSON(m.report.timingsMS(m.prevTimings))}
 	for k, v := range extra {
 		meta[k] = v
 	}
@@ -729,7 +734,7 @@ func (m *Migration) cutover(ctx context.Context, confirm bool) (*CutoverInfo, er
 		return nil, fmt.Errorf("migrate: cutover: %w", err)
 	}
 	recs := []records.Versioned{{Record: &records.ZkMigrationStateRecord{ZkMigrationState: kafka.MigrationStatePostMigration}}}
-	meta := map[string]string{KeyState: StateCutover, KeyCutover: mustJSON(info), KeyTimings: mustJSON(m.report.timingsMS(m.state.Timings))}
+	meta := map[string]string{KeyState: StateCutover, KeyCutover: mustJSON(info), KeyTimings: mustJSON(m.report.timingsMS(m.prevTimings))}
 	if _, err := q.Append(ctx, recs, meta, client.AppendOptions{Token: m.token("cutover"), If: map[string]string{KeyState: StateCutoverStarted}}); err != nil {
 		var pe *client.PreconditionError
 		if !errors.As(err, &pe) {
