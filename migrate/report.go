@@ -185,12 +185,17 @@ func nextSteps(ctx context.Context, q *client.Client, r *Report) []string {
 	}
 	sort.Strings(voters)
 	cid := r.ClusterID
+	id := "<id>"
+	if r.Cutover != nil {
+		id = fmt.Sprint(r.Cutover.KRaftControllerID)
+	}
 	return []string{
 		"ZooKeeper's controller role now belongs to the quorum: the ZooKeeper-mode controller is fenced (its writes conditioned on the old /controller_epoch version fail) and no broker will be elected controller (/controller is persistent).",
-		fmt.Sprintf("Export the metadata for the KRaft controllers: zk2kraft quorum export --quorum %s --out <metadata.log.dir>/__cluster_metadata-0/ (a Kafka .checkpoint).", strings.Join(apis, ",")),
-		fmt.Sprintf("Format each KRaft controller with the same cluster id: kafka-storage format -t %s -c controller.properties (cluster id = ZooKeeper's /cluster/id).", cid),
-		fmt.Sprintf("controller.properties: process.roles=controller, node.id=<id>, controller.quorum.voters=%s (or controller.quorum.bootstrap.servers=<host:port,...>), controller.listener.names=CONTROLLER, listeners=CONTROLLER://:9093; no zookeeper.metadata.migration.enable (the log is POST_MIGRATION).", strings.Join(voters, ",")),
-		"Roll every broker into KRaft mode: process.roles=broker, keep node.id = the old broker.id, controller.quorum.voters (or controller.quorum.bootstrap.servers) as above, controller.listener.names=CONTROLLER, the CONTROLLER listener in listener.security.protocol.map; remove zookeeper.connect and zookeeper.metadata.migration.enable.",
+		fmt.Sprintf("The migrated metadata is in zk2kraft's quorum (voters %s, API %s). Export it for the Kafka KRaft controllers: zk2kraft quorum export --quorum %s --out <metadata.log.dir>/__cluster_metadata-0/ (a Kafka .checkpoint).",
+			strings.Join(voters, ","), strings.Join(apis, ","), strings.Join(apis, ",")),
+		fmt.Sprintf("Format each Kafka KRaft controller with the same cluster id: kafka-storage format -t %s -c controller.properties (cluster id = ZooKeeper's /cluster/id).", cid),
+		fmt.Sprintf("controller.properties on each Kafka controller: process.roles=controller, node.id=<its id; the cutover claimed the role as %s>, controller.quorum.voters=<node.id>@<host>:9093,... of the Kafka controllers (or controller.quorum.bootstrap.servers=<host>:9093,...), controller.listener.names=CONTROLLER, listeners=CONTROLLER://:9093; no zookeeper.metadata.migration.enable (the log is POST_MIGRATION). Controller node ids must differ from every broker id.", id),
+		"Roll every broker into KRaft mode: process.roles=broker, node.id = its old broker.id, the same controller.quorum.voters (or controller.quorum.bootstrap.servers), controller.listener.names=CONTROLLER, the CONTROLLER listener in listener.security.protocol.map; remove zookeeper.connect and zookeeper.metadata.migration.enable.",
 		"Rollback to ZooKeeper mode is no longer possible: the cutover was the point of no return.",
 	}
 }
