@@ -191,7 +191,7 @@ func nextSteps(ctx context.Context, q *client.Client, r *Report) []string {
 	}
 	return []string{
 		"ZooKeeper's controller role now belongs to the quorum: the ZooKeeper-mode controller is fenced (its writes conditioned on the old /controller_epoch version fail) and no broker will be elected controller (/controller is persistent).",
-		fmt.Sprintf("The migrated metadata is in zk2kraft's quorum (voters %s, API %s). Export it for the Kafka KRaft controllers: zk2kraft quorum export --quorum %s --out <metadata.log.dir>/__cluster_metadata-0/ (a Kafka .checkpoint).",
+		fmt.Sprintf("The migrated metadata is in zk2kraft's quorum (voters %s, API %s). Export it for the Kafka KRaft controllers: zk2kraft export --quorum %s --out <metadata.log.dir>/__cluster_metadata-0/ (a Kafka .checkpoint).",
 			strings.Join(voters, ","), strings.Join(apis, ","), strings.Join(apis, ",")),
 		fmt.Sprintf("Format each Kafka KRaft controller with the same cluster id: kafka-storage format -t %s -c controller.properties (cluster id = ZooKeeper's /cluster/id).", cid),
 		fmt.Sprintf("controller.properties on each Kafka controller: process.roles=controller, node.id=<its id; the cutover claimed the role as %s>, controller.quorum.voters=<node.id>@<host>:9093,... of the Kafka controllers (or controller.quorum.bootstrap.servers=<host>:9093,...), controller.listener.names=CONTROLLER, listeners=CONTROLLER://:9093; no zookeeper.metadata.migration.enable (the log is POST_MIGRATION). Controller node ids must differ from every broker id.", id),
