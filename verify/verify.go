@@ -164,6 +164,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.InTransaction {
+			return nil, fmt.Errorf("verify: %w: the quorum's log is inside a transaction (a copy is under way or was interrupted: rerun migrate)", ErrNotCopied)
+		}
 		r.N = n
 		res.Last, res.Sections, res.Skipped, res.ZkMigrationState = r, r.Sections, skipped, r.ZkMigration
 		res.Rounds = append(res.Rounds, RoundSummary{N: n, Differences: len(r.Differences), Mismatches: r.Mismatches,
