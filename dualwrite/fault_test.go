@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/quorum/client"
 	"github.com/zk2kraft/zk2kraft/testenv"
+	"github.com/zk2kraft/zk2kraft/translate/records"
+	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
 // clientProxy forwards a ZooKeeper client port. Block cuts every connection
@@ -214,4 +217,45 @@ func TestMirrorQuorumOutage(t *testing.T) {
 		}
 	}
 	f.checkParity(r)
+}
+
+// TestMirrorRecoversFromRejectedBatch: another writer removes a topic from
+// the quorum behind the mirror's back; the mirror's next change to it is
+// rejected by the quorum (unknown topic), so it reloads the quorum's image,
+// recomputes every object and writes the topic again.
+func TestMirrorRecoversFromRejectedBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
+	r := f.startMirror(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
+		t.Fatal(err)
+	}
+	var victim *zkreader.Topic
+	for i := range f.snap.Topics {
+		tp := &f.snap.Topics[i]
+		if tp.TopicID != nil && strings.HasPrefix(tp.Name, "topic-") && len(tp.Partitions) > 0 && tp.Partitions[0].State != nil {
+			victim = tp
+			break
+		}
+	}
+	if victim == nil {
+		t.Fatal("no plain topic in the seed")
+	}
+	if _, err := f.q.Append(ctx, []records.Versioned{{Record: &records.RemoveTopicRecord{TopicId: *victim.TopicID}}}, nil, client.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st := victim.Partitions[0].State
+	data := mustJSON(map[string]any{"version": 1, "leader": victim.Partitions[0].Replicas[0], "leader_epoch": st.LeaderEpoch + 1,
+		"controller_epoch": 9, "isr": victim.Partitions[0].Replicas})
+	if _, err := f.conn.Set(statePath(victim.Name, 0), data, -1); err != nil {
+		t.Fatal(err)
+	}
+	f.checkParity(r)
+	if s := r.m.Stats(); s.Rejected == 0 {
+		t.Errorf("no batch was rejected: %+v", s)
+	}
 }

@@ -216,6 +216,7 @@ type Mirror struct {
 	lastMeta  time.Time
 	lastGauge time.Time
 	rejects   int
+	rejectGen int
 	stats     Stats
 	lags      []time.Duration
 	commits   []time.Duration
@@ -990,7 +991,15 @@ func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64
 		cond[k] = v
 	}
 	meta := map[string]string{MetaSeq: strconv.FormatUint(next, 10), MetaZxid: formatZxid(pos), MetaUpdated: strconv.FormatInt(nowMs(), 10)}
-	opts := client.AppendOptions{Token: fmt.Sprintf("mirror:%s:%d", m.owner, next), If: cond}
+	// The quorum remembers a token's first answer, a rejection too: a batch
+	// recomputed after a rejection needs a new token.
+	m.mu.Lock()
+	token := fmt.Sprintf("mirror:%s:%d", m.owner, next)
+	if m.rejectGen > 0 {
+		token = fmt.Sprintf("mirror:%s:%d.%d", m.owner, next, m.rejectGen)
+	}
+	m.mu.Unlock()
+	opts := client.AppendOptions{Token: token, If: cond}
 	var b []byte
 	if len(recs) > 0 {
 		var err error
@@ -1042,6 +1051,7 @@ func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64
 func (m *Mirror) recoverFromReject(ctx context.Context, rej *client.RejectedError) error {
 	m.mu.Lock()
 	m.rejects++
+	m.rejectGen++
 	m.stats.Rejected++
 	n := m.rejects
 	m.mu.Unlock()
