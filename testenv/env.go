@@ -496,6 +496,11 @@ func reapStale(ctx context.Context) {
 	if DockerAvailable() {
 		reapStaleDocker(ctx)
 	}
+	reapStaleDirs()
+}
+
+// reapStaleDirs removes temp dirs whose owner.pid names a dead process.
+func reapStaleDirs() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempDirPrefix+"*"))
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, ownerFile))

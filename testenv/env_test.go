@@ -217,6 +217,12 @@ func TestEnsembleOptions(t *testing.T) {
 func TestTeardown(t *testing.T) {
 	for _, backend := range backendsHere(t) {
 		t.Run(backend, func(t *testing.T) {
+			if testing.Short() {
+				t.Skip("ZooKeeper ensemble skipped under -short")
+			}
+			if err := Available(backend); err != nil {
+				t.Skip(err)
+			}
 			ctx := t.Context()
 			env, err := New(ctx, Options{Nodes: 3, Backend: backend})
 			if err != nil {
@@ -272,7 +278,7 @@ func TestReapStaleDirs(t *testing.T) {
 	}
 	stale, live := mk(dead.Process.Pid), mk(os.Getpid())
 	defer os.RemoveAll(live)
-	reapStale(t.Context())
+	reapStaleDirs()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale dir %s kept", stale)
 		os.RemoveAll(stale)
