@@ -195,7 +195,16 @@ func TestMigrateToCutoverAndFencing(t *testing.T) {
 	if rep.State != migrate.StateVerified {
 		t.Fatalf("state %q, want verified", rep.State)
 	}
+	// A KRaft controller id that is a broker's id is refused before the claim.
 	o.Yes = true
+	o.KRaftControllerID = c.seeded.Brokers[0].ID
+	if _, err := migrate.Run(ctx, o); err == nil || !strings.Contains(err.Error(), "must differ from every broker id") {
+		t.Fatalf("controller id = broker id: err %v", err)
+	}
+	if st, _ := migrate.LoadState(ctx, c.q); st.State != migrate.StateVerified {
+		t.Fatalf("state after the refused cutover: %q, want verified", st.State)
+	}
+	o.KRaftControllerID = 3000
 	rep, err = migrate.Run(ctx, o)
 	if err != nil {
 		t.Fatal(err)
