@@ -832,26 +832,38 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 			}
 			return a.part < b.part
 		})
-		wholeTopic := map[string]bool{}
 		cutStart := time.Now()
 		for i, k := range keys {
 			// Bounded work per cut: the lock is also what the watch events
 			// wait for.
-			if len(recs) >= m.opts.MaxBatchRecords || (i%64 == 63 && time.Since(cutStart) > 20*time.Millisecond) {
+			if len(recs) >= m.opts.MaxBatchRecords || (i%64 == 63 && time.Since(cutStart) > 50*time.Millisecond) {
 				more = true
 				break
 			}
 			di := m.dirty[k]
+			if di == nil {
+				continue // covered by its topic's delta in this batch
+			}
 			if k.kind == kindTopic {
-				wholeTopic[k.name] = true
-			} else if (k.kind == kindPartition || k.kind == kindTopicConfig) && wholeTopic[k.name] {
-				// The topic's delta in this batch covered it.
-				if di.event {
-					changes = append(changes, change{at: di.at, seen: di.seen, event: true, covered: true})
+				// The topic's delta covers its partitions and configs.
+				covered := func(c objKey) {
+					if cd := m.dirty[c]; cd != nil {
+						if cd.event {
+							changes = append(changes, change{at: cd.at, seen: cd.seen, event: true, covered: true})
+						}
+						delete(m.dirty, c)
+						m.seqs.remove(cd.seq)
+					}
 				}
-				delete(m.dirty, k)
-				m.seqs.remove(di.seq)
-				continue
+				covered(objKey{kind: kindTopicConfig, name: k.name})
+				for p := range m.model.assignments[k.name] {
+					covered(objKey{kind: kindPartition, name: k.name, part: p})
+				}
+				if t := m.view.im.TopicByName(k.name); t != nil {
+					for _, p := range t.Partitions {
+						covered(objKey{kind: kindPartition, name: k.name, part: p.ID})
+					}
+				}
 			}
 			out, err := m.deltas.compute(k)
 			if err != nil {
