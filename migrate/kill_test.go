@@ -27,7 +27,15 @@ var (
 	binErr  error
 )
 
-// zk2kraftBinary builds the command once per test binary.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" && binErr == nil {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// zk2kraftBinary builds the command once per test binary (removed by TestMain).
 func zk2kraftBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
