@@ -3,6 +3,7 @@ package dualwrite
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -135,8 +136,13 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 // BenchmarkMirrorStart: a mirror starting on a copied 10,000-partition
 // cluster (preset medium) reads the whole tree with watches and compares it
 // with the quorum's image; how long until it is caught up.
+// MIRROR_BENCH_PRESET=large runs it on 100,000 partitions.
 func BenchmarkMirrorStart(b *testing.B) {
-	f := newFixture(b, testenv.SeedSpec{Preset: "medium"})
+	preset := "medium"
+	if p := os.Getenv("MIRROR_BENCH_PRESET"); p != "" {
+		preset = p
+	}
+	f := newFixture(b, testenv.SeedSpec{Preset: preset})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b.ResetTimer()
