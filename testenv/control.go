@@ -324,3 +324,26 @@ func Call(ctx context.Context, stateDir string, req ControlRequest) (*ControlRes
 	}
 	return &resp, nil
 }
+
+// Cleanup removes what a daemon that no longer answers left behind: its
+// containers and network (docker) and its ensemble dir. Its java processes
+// (process backend) died with it (Pdeathsig).
+func Cleanup(ctx context.Context, st *State) error {
+	var errs []error
+	if st.Backend == BackendDocker && DockerAvailable() {
+		var names []string
+		for i := 1; i <= st.Nodes; i++ {
+			names = append(names, fmt.Sprintf("%s-zk%d", st.Name, i))
+		}
+		if _, err := docker(ctx, append([]string{"rm", "-f", "-v"}, names...)...); err != nil && !strings.Contains(err.Error(), "No such container") {
+			errs = append(errs, err)
+		}
+		if _, err := docker(ctx, "network", "rm", st.Name); err != nil && !strings.Contains(err.Error(), "not found") {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(st.Dir, "ensemble")); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

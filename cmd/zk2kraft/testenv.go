@@ -144,8 +144,12 @@ func printUp(w io.Writer, st *testenv.State) error {
 		return writeJSON(w, st)
 	}
 	fmt.Fprintln(w, st.ConnectString+st.Chroot)
-	fmt.Fprintf(os.Stderr, "testenv %s up: %d-node %s ensemble, seeded %q, daemon pid %d, state in %s\n",
-		filepath.Base(st.Dir), st.Nodes, st.Backend, st.Seeded, st.PID, st.Dir)
+	seeded := st.Seeded
+	if seeded == "" {
+		seeded = "none"
+	}
+	fmt.Fprintf(os.Stderr, "testenv %s up: %d-node %s ensemble, seeded %s, daemon pid %d, state in %s\n",
+		filepath.Base(st.Dir), st.Nodes, st.Backend, seeded, st.PID, st.Dir)
 	return nil
 }
 
@@ -419,9 +423,14 @@ func newTestenvDownCmd(stateDir func() string) *cobra.Command {
 				for i := 0; i < 600 && syscall.Kill(st.PID, 0) == nil; i++ {
 					time.Sleep(100 * time.Millisecond)
 				}
-			} else if st != nil && syscall.Kill(st.PID, 0) == nil {
-				_ = syscall.Kill(st.PID, syscall.SIGTERM) // a daemon that does not answer
-				time.Sleep(2 * time.Second)
+			} else if st != nil {
+				if syscall.Kill(st.PID, 0) == nil {
+					_ = syscall.Kill(st.PID, syscall.SIGTERM) // a daemon that does not answer
+					time.Sleep(2 * time.Second)
+				}
+				if err := testenv.Cleanup(cmd.Context(), st); err != nil {
+					return withExitCode(2, err)
+				}
 			}
 			if err := os.RemoveAll(dir); err != nil {
 				return withExitCode(2, err)
