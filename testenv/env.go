@@ -163,6 +163,9 @@ func Start(t testing.TB, opts Options) *Env {
 	if testing.Short() {
 		t.Skip("testenv: ZooKeeper ensemble skipped under -short")
 	}
+	if opts.Logf == nil {
+		opts.Logf = t.Logf
+	}
 	if err := opts.defaults(); err != nil {
 		t.Fatal(err)
 	}
@@ -171,9 +174,6 @@ func Start(t testing.TB, opts Options) *Env {
 			t.Fatalf("testenv: %v", err)
 		}
 		t.Skipf("testenv: %v", err)
-	}
-	if opts.Logf == nil {
-		opts.Logf = t.Logf
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.StartTimeout+2*time.Minute)
 	defer cancel()
