@@ -518,13 +518,10 @@ func (m *Mirror) onEvent(ev zk.Event) {
 	}
 	p := ev.Path
 	if m.chroot != "" {
-		if !strings.HasPrefix(p, m.chroot) {
+		if !strings.HasPrefix(p, m.chroot+"/") {
 			return
 		}
 		p = strings.TrimPrefix(p, m.chroot)
-		if p == "" {
-			p = "/"
-		}
 	}
 	pp := classify(p)
 	if pp.kind == pUnknown {
