@@ -79,6 +79,8 @@ func BenchmarkMirrorLag(b *testing.B) {
 		b.ReportMetric(float64(s.EventP50.Microseconds())/1000, "event-lag-p50-ms")
 		b.ReportMetric(float64(s.EventP99.Microseconds())/1000, "event-lag-p99-ms")
 		b.ReportMetric(float64(s.CommitP50.Microseconds())/1000, "commit-p50-ms")
+		b.ReportMetric(float64(s.ReadP50.Microseconds())/1000, "reread-p50-ms")
+		b.ReportMetric(float64(s.WaitP50.Microseconds())/1000, "dirty-to-cut-p50-ms")
 		b.ReportMetric(float64(s.Batches-before.Batches), "batches")
 		b.Logf("changes %d in %s (%.0f/s), caught up after %s; stats %+v", n, churnTime.Round(time.Millisecond), float64(n)/churnTime.Seconds(), total.Round(time.Millisecond), s)
 	}

@@ -150,6 +150,12 @@ type Stats struct {
 	LagSamples int           `json:"lag_samples"`
 	EventP50   time.Duration `json:"event_lag_p50_ns"` // from the watch event's arrival to the commit
 	EventP99   time.Duration `json:"event_lag_p99_ns"`
+	WaitP50    time.Duration `json:"wait_p50_ns"` // from a change read to its batch being cut
+	WaitP99    time.Duration `json:"wait_p99_ns"`
+	QueueP50   time.Duration `json:"queue_p50_ns"` // from a watch event to its re-read starting
+	QueueP99   time.Duration `json:"queue_p99_ns"`
+	ReadP50    time.Duration `json:"read_p50_ns"` // ZooKeeper re-read after an event
+	ReadP99    time.Duration `json:"read_p99_ns"`
 	CommitP50  time.Duration `json:"commit_p50_ns"` // quorum append round trip
 	CommitP99  time.Duration `json:"commit_p99_ns"`
 	Reconnects int64         `json:"reconnects"`
@@ -163,10 +169,11 @@ type Stats struct {
 }
 
 type dirtyInfo struct {
-	seq   uint64
-	at    int64 // ms: the oldest write not yet committed
-	event bool
-	seen  time.Time // when its oldest watch event arrived
+	seq    uint64
+	at     int64 // ms: the oldest write not yet committed
+	event  bool
+	seen   time.Time // when its oldest watch event arrived
+	marked time.Time // when it became dirty
 }
 
 const maxCandidates = 4096
@@ -223,6 +230,12 @@ type Mirror struct {
 	commitN   int
 	pipes     []time.Duration // watch event -> commit
 	pipeN     int
+	reads     []time.Duration // event-driven read round trips
+	readN     int
+	waits     []time.Duration // dirty -> cut
+	waitN     int
+	qwaits    []time.Duration // watch event -> read start
+	qwaitN    int
 	lagNext   int
 	lagFull   bool
 	appending int // changes in the batch being appended
@@ -284,7 +297,7 @@ func New(opts Options) (*Mirror, error) {
 	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]),
 		queued: map[itemKey]*item{}, inflight: map[itemKey]*item{}, outstanding: map[string]int{},
 		dirty: map[objKey]*dirtyInfo{}, seqs: newSeqSet(), wake: make(chan struct{}, 1),
-		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), pipes: make([]time.Duration, opts.LagSamples), model: newModel()}
+		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), pipes: make([]time.Duration, opts.LagSamples), reads: make([]time.Duration, 4096), waits: make([]time.Duration, 4096), qwaits: make([]time.Duration, 4096), model: newModel()}
 	m.cond = sync.NewCond(&m.mu)
 	m.mx = newMirrorMetrics(opts.Metrics)
 	return m, nil
@@ -319,6 +332,21 @@ func (m *Mirror) Stats() Stats {
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 		s.EventP50, s.EventP99 = l[(c-1)*50/100], l[(c-1)*99/100]
 	}
+	if c := min(m.waitN, len(m.waits)); c > 0 {
+		l := append([]time.Duration(nil), m.waits[:c]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.WaitP50, s.WaitP99 = l[(c-1)*50/100], l[(c-1)*99/100]
+	}
+	if c := min(m.qwaitN, len(m.qwaits)); c > 0 {
+		l := append([]time.Duration(nil), m.qwaits[:c]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.QueueP50, s.QueueP99 = l[(c-1)*50/100], l[(c-1)*99/100]
+	}
+	if c := min(m.readN, len(m.reads)); c > 0 {
+		l := append([]time.Duration(nil), m.reads[:c]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.ReadP50, s.ReadP99 = l[(c-1)*50/100], l[(c-1)*99/100]
+	}
 	if c := min(m.commitN, len(m.commits)); c > 0 {
 		l := append([]time.Duration(nil), m.commits[:c]...)
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
@@ -331,7 +359,7 @@ func (m *Mirror) Stats() Stats {
 func (m *Mirror) ResetLag() {
 	m.mu.Lock()
 	m.lagNext, m.lagFull = 0, false
-	m.commitN, m.pipeN = 0, 0
+	m.commitN, m.pipeN, m.readN, m.waitN, m.qwaitN = 0, 0, 0, 0, 0
 	m.mu.Unlock()
 }
 
@@ -608,7 +636,7 @@ func (m *Mirror) enqueue(it *item) {
 func (m *Mirror) markDirty(k objKey, seq uint64, at int64, event bool, seen time.Time) {
 	d := m.dirty[k]
 	if d == nil {
-		m.dirty[k] = &dirtyInfo{seq: seq, at: at, event: event, seen: seen}
+		m.dirty[k] = &dirtyInfo{seq: seq, at: at, event: event, seen: seen, marked: time.Now()}
 		m.seqs.add(seq)
 	} else {
 		if !seen.IsZero() && (d.seen.IsZero() || seen.Before(d.seen)) {
@@ -657,7 +685,9 @@ func (m *Mirror) reader() {
 		watchExists := pp.kind.watchExists() && (pp.kind != pState || m.model.assignments[pp.topic][pp.part])
 		m.mu.Unlock()
 
+		readStart := time.Now()
 		r := read(conn, m.chroot+it.path, it, watchExists)
+		readTime := time.Since(readStart)
 
 		m.mu.Lock()
 		if m.inflight[k] == it {
@@ -677,6 +707,14 @@ func (m *Mirror) reader() {
 			m.log.Error("mirror: read failed; znode skipped until its next change", "path", it.path, "err", r.err)
 			m.walkDone(it)
 		default:
+			if it.event {
+				m.reads[m.readN%len(m.reads)] = readTime
+				m.readN++
+				if !it.seen.IsZero() {
+					m.qwaits[m.qwaitN%len(m.qwaits)] = readStart.Sub(it.seen)
+					m.qwaitN++
+				}
+			}
 			m.applyRead(it, pp, r)
 			if z := statZxid(r.stat); z > 0 && m.barrierOK && connGen == m.connGen {
 				m.addCandidate(z)
@@ -861,6 +899,10 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 						covered(objKey{kind: kindPartition, name: k.name, part: p.ID})
 					}
 				}
+			}
+			if di.event {
+				m.waits[m.waitN%len(m.waits)] = cutStart.Sub(di.marked)
+				m.waitN++
 			}
 			out, err := m.deltas.compute(k)
 			if err != nil {
