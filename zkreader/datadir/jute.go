@@ -1,0 +1,137 @@
+// Package datadir reads a ZooKeeper server's own files — the newest valid
+// fuzzy snapshot (dataDir/version-2/snapshot.<zxid>) and the transaction logs
+// after it (dataLogDir/version-2/log.<zxid>) — into the tree ZooKeeper holds
+// at one exact zxid, and builds the zkreader model from it with zkreader's
+// own builder, so an offline read equals an online read of the same tree.
+//
+// It only reads: files are opened read-only, nothing is locked or written,
+// so it works on a copy of a data dir and on the live dir of a running
+// server (where the newest log's torn last transaction is where it stops).
+//
+// Formats follow Apache ZooKeeper 3.4–3.9 (FileSnap, FileTxnLog, DataTree,
+// SerializeUtils, the jute records of zookeeper.jute).
+package datadir
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+)
+
+// FormatError is a file that is not what ZooKeeper writes: it names the
+// file, the byte offset and what was expected.
+type FormatError struct {
+	File   string
+	Offset int64 // byte offset in the file (in the uncompressed stream for .gz)
+	Msg    string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s: offset %d: %s", e.File, e.Offset, e.Msg)
+}
+
+// rd decodes jute's binary encoding (big-endian ints, int32-length-prefixed
+// buffers and strings, -1 for null) from a byte slice. The first error sticks.
+type rd struct {
+	b    []byte
+	off  int
+	base int64 // file offset of b[0]
+	file string
+	err  *FormatError
+}
+
+func (r *rd) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = &FormatError{File: r.file, Offset: r.base + int64(r.off), Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (r *rd) need(n int, what string) bool {
+	if r.err != nil {
+		return false
+	}
+	if n < 0 || len(r.b)-r.off < n {
+		r.fail("truncated: %s needs %d bytes, %d left", what, n, len(r.b)-r.off)
+		return false
+	}
+	return true
+}
+
+func (r *rd) i32(what string) int32 {
+	if !r.need(4, what) {
+		return 0
+	}
+	v := int32(binary.BigEndian.Uint32(r.b[r.off:]))
+	r.off += 4
+	return v
+}
+
+func (r *rd) i64(what string) int64 {
+	if !r.need(8, what) {
+		return 0
+	}
+	v := int64(binary.BigEndian.Uint64(r.b[r.off:]))
+	r.off += 8
+	return v
+}
+
+func (r *rd) u8(what string) byte {
+	if !r.need(1, what) {
+		return 0
+	}
+	v := r.b[r.off]
+	r.off++
+	return v
+}
+
+func (r *rd) boolean(what string) bool { return r.u8(what) != 0 }
+
+// buffer returns a sub-slice of the input (nil for a -1 length).
+func (r *rd) buffer(what string) []byte {
+	at := r.off
+	n := r.i32(what + " length")
+	if r.err != nil {
+		return nil
+	}
+	if n == -1 {
+		return nil
+	}
+	if n < -1 {
+		r.off = at
+		r.fail("%s: negative length %d", what, n)
+		return nil
+	}
+	if !r.need(int(n), what) {
+		return nil
+	}
+	v := r.b[r.off : r.off+int(n) : r.off+int(n)]
+	r.off += int(n)
+	return v
+}
+
+// str returns a string sharing the input's memory (the input is never
+// modified while the string lives).
+func (r *rd) str(what string) string {
+	b := r.buffer(what)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// strCopy returns a string with its own memory.
+func (r *rd) strCopy(what string) string { return string(r.buffer(what)) }
+
+// skipACLs skips a vector<ACL> (perms int, Id{scheme, id}).
+func (r *rd) skipACLs(what string) {
+	n := r.i32(what + " count")
+	if n < -1 || int64(n)*12 > int64(len(r.b)-r.off) {
+		r.fail("%s: bad ACL count %d", what, n)
+		return
+	}
+	for i := int32(0); i < n && r.err == nil; i++ {
+		r.i32("acl perms")
+		r.buffer("acl scheme")
+		r.buffer("acl id")
+	}
+}

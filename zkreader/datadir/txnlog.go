@@ -1,0 +1,298 @@
+package datadir
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/adler32"
+	"io"
+	"math"
+)
+
+// ZooKeeper op codes (ZooDefs.OpCode) that appear in transaction logs.
+const (
+	opError           = -1
+	opCreateSession   = -10
+	opCloseSession    = -11
+	opCreate          = 1
+	opDelete          = 2
+	opSetData         = 5
+	opSetACL          = 7
+	opCheck           = 13
+	opMulti           = 14
+	opCreate2         = 15
+	opReconfig        = 16
+	opCreateContainer = 19
+	opDeleteContainer = 20
+	opCreateTTL       = 21
+)
+
+// maxTxnSize bounds one transaction (ZooKeeper's jute.maxbuffer is 1 MiB by
+// default; allow much more before calling a length corrupt).
+const maxTxnSize = 256 << 20
+
+// errTorn marks an incomplete last entry: the bytes from its start to the
+// end of the file are a prefix of an entry followed by nothing but zeros
+// (ZooKeeper preallocates log files with zeros), the mark of a write in
+// progress or cut short by a crash.
+var errTorn = errors.New("torn transaction")
+
+// logReader streams the entries of one transaction log file.
+type logReader struct {
+	file string
+	br   *bufio.Reader
+	off  int64 // file offset of the next entry
+	buf  []byte
+	DBID int64
+}
+
+// newLogReader reads the file header ("ZKLG", version 2, dbid).
+func newLogReader(file string, r io.Reader) (*logReader, error) {
+	l := &logReader{file: file, br: bufio.NewReaderSize(r, 1<<20)}
+	var h [16]byte
+	if n, err := io.ReadFull(l.br, h[:]); err != nil {
+		return nil, &FormatError{File: file, Offset: int64(n), Msg: "truncated file header (want 16 bytes: \"ZKLG\", version, dbid)"}
+	}
+	if m := binary.BigEndian.Uint32(h[0:]); m != logMagic {
+		return nil, &FormatError{File: file, Offset: 0, Msg: fmt.Sprintf("not a ZooKeeper transaction log: magic %#x, want %#x (\"ZKLG\")", m, logMagic)}
+	}
+	if v := int32(binary.BigEndian.Uint32(h[4:])); v != 2 {
+		return nil, &FormatError{File: file, Offset: 4, Msg: fmt.Sprintf("transaction log format version %d, want 2", v)}
+	}
+	l.DBID = int64(binary.BigEndian.Uint64(h[8:]))
+	l.off = 16
+	return l, nil
+}
+
+// next returns the next entry's bytes (TxnHeader, record, optional digest)
+// and its file offset. It returns io.EOF at the end of the log (the end of
+// the file or the zero padding), errTorn (wrapped in a FormatError) for a
+// torn last entry, and a FormatError for anything else that is wrong.
+// The bytes are valid until the next call.
+func (l *logReader) next() (entry []byte, at int64, err error) {
+	at = l.off
+	var h [12]byte
+	n, err := io.ReadFull(l.br, h[:])
+	if err == io.EOF {
+		return nil, at, io.EOF
+	}
+	if err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return nil, at, l.torn(at, n, "entry header cut short")
+		}
+		return nil, at, fmt.Errorf("read %s: %w", l.file, err)
+	}
+	crc := binary.BigEndian.Uint64(h[0:])
+	size := int32(binary.BigEndian.Uint32(h[8:]))
+	if size == 0 {
+		if crc != 0 {
+			return nil, at, l.torn(at, 12, fmt.Sprintf("entry with checksum %#x and length 0", crc))
+		}
+		return nil, at, io.EOF // preallocated zeros: the end
+	}
+	if size < 0 || size > maxTxnSize {
+		return nil, at, l.torn(at, 12, fmt.Sprintf("entry length %d (want 1..%d)", size, maxTxnSize))
+	}
+	if cap(l.buf) < int(size)+1 {
+		l.buf = make([]byte, int(size)+1, int(size)+1+int(size)/2)
+	}
+	b := l.buf[:size+1]
+	n, err = io.ReadFull(l.br, b)
+	if err != nil {
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			return nil, at, l.torn(at, 12+n, fmt.Sprintf("entry of %d bytes cut short after %d", size, n))
+		}
+		return nil, at, fmt.Errorf("read %s: %w", l.file, err)
+	}
+	l.off += 12 + int64(size) + 1
+	if b[size] != 'B' {
+		return nil, at, l.torn(at, int(12+size+1), fmt.Sprintf("end-of-record byte %#x, want 'B'", b[size]))
+	}
+	if sum := adler32.Checksum(b[:size]); uint64(sum) != crc {
+		return nil, at, l.torn(at, int(12+size+1), fmt.Sprintf("checksum mismatch: entry says %#x, Adler32 of its %d bytes is %#x", crc, size, sum))
+	}
+	return b[:size], at, nil
+}
+
+// torn decides whether a bad entry at offset at (of which read bytes were
+// consumed) is a torn tail — nothing but zeros after it — or corruption.
+func (l *logReader) torn(at int64, read int, what string) error {
+	pos := at + int64(read)
+	var chunk [64 << 10]byte
+	for {
+		n, err := l.br.Read(chunk[:])
+		for i := 0; i < n; i++ {
+			if chunk[i] != 0 {
+				return &FormatError{File: l.file, Offset: at, Msg: fmt.Sprintf("corrupted transaction: %s, and non-zero data follows at offset %d", what, pos+int64(i))}
+			}
+		}
+		pos += int64(n)
+		if err == io.EOF {
+			return &tornError{FormatError{File: l.file, Offset: at, Msg: "torn last transaction: " + what}}
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", l.file, err)
+		}
+	}
+}
+
+// tornError is a torn last entry (see errTorn).
+type tornError struct{ FormatError }
+
+func (e *tornError) Unwrap() error { return errTorn }
+
+// txnHeader is jute's TxnHeader.
+type txnHeader struct {
+	clientID int64
+	cxid     int32
+	zxid     int64
+	time     int64
+	typ      int32
+}
+
+func readHeader(r *rd) txnHeader {
+	return txnHeader{clientID: r.i64("clientId"), cxid: r.i32("cxid"), zxid: r.i64("zxid"), time: r.i64("time"), typ: r.i32("type")}
+}
+
+// ownData copies txn data out of the reused entry buffer (nil stays nil).
+func ownData(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+// apply applies one transaction record of type typ (r positioned at the
+// record) to t, as DataTree.processTxn does.
+func apply(t *tree, h txnHeader, typ int32, r *rd) {
+	switch typ {
+	case opCreate, opCreate2, opCreateContainer, opCreateTTL:
+		path := r.strCopy("path")
+		data := ownData(r.buffer("data"))
+		r.skipACLs("acl")
+		owner := int64(0)
+		var parentCVersion int32
+		switch typ {
+		case opCreate, opCreate2:
+			eph := r.boolean("ephemeral")
+			if eph {
+				owner = h.clientID
+			}
+			// CreateTxnV0 (ZooKeeper 3.3) has no parentCVersion
+			if len(r.b)-r.off >= 4 {
+				parentCVersion = r.i32("parentCVersion")
+			} else {
+				parentCVersion = -1
+			}
+		case opCreateContainer:
+			parentCVersion = r.i32("parentCVersion")
+			owner = math.MinInt64
+		case opCreateTTL:
+			parentCVersion = r.i32("parentCVersion")
+			ttl := r.i64("ttl")
+			owner = int64(uint64(0xff)<<56 | uint64(ttl)&0x00ffffffffffffff)
+		}
+		if r.err != nil {
+			return
+		}
+		if exists := t.create(path, data, owner, parentCVersion, h.zxid, h.time); exists && typ == opCreate {
+			// processTxn: a create replayed over a fuzzy snapshot that has
+			// the node still moves the parent's cversion and pzxid.
+			parent, _ := splitPath(path)
+			t.setCversionPzxid(parent, parentCVersion, h.zxid)
+		}
+	case opDelete, opDeleteContainer:
+		path := r.strCopy("path")
+		if r.err == nil {
+			t.delete(path, h.zxid)
+		}
+	case opSetData, opReconfig:
+		path := r.strCopy("path")
+		data := ownData(r.buffer("data"))
+		version := r.i32("version")
+		if r.err == nil {
+			t.setData(path, data, version, h.zxid, h.time)
+		}
+	case opSetACL:
+		path := r.strCopy("path")
+		r.skipACLs("acl")
+		version := r.i32("version")
+		if r.err == nil {
+			t.setACL(path, version)
+		}
+	case opCloseSession:
+		// CloseSessionTxn (3.6+, optional): vector<ustring> paths2Delete.
+		// The session's ephemerals the tree knows are deleted in any case,
+		// so a record that does not parse (an older server, or a digest in
+		// its place) changes nothing.
+		var listed []string
+		if len(r.b)-r.off >= 4 {
+			sub := &rd{b: r.b, off: r.off, base: r.base, file: r.file}
+			n := sub.i32("paths2Delete count")
+			if n > 0 && int64(n)*4 <= int64(len(sub.b)-sub.off) {
+				for i := int32(0); i < n && sub.err == nil; i++ {
+					listed = append(listed, sub.strCopy("path"))
+				}
+			}
+			if sub.err != nil {
+				listed = nil
+			}
+		}
+		t.killSession(h.clientID, h.zxid, listed)
+	case opCreateSession, opError, opCheck:
+		// no change to the tree
+	case opMulti:
+		applyMulti(t, h, r)
+	default:
+		r.fail("unsupported transaction type %d (zxid %#x)", typ, h.zxid)
+	}
+}
+
+// applyMulti applies a MultiTxn: vector<Txn{type int, data buffer}>. A multi
+// holding an error op failed as a whole and changes nothing.
+func applyMulti(t *tree, h txnHeader, r *rd) {
+	at := r.off
+	n := r.i32("multi count")
+	if r.err != nil {
+		return
+	}
+	if n < 0 || int64(n)*8 > int64(len(r.b)-r.off) {
+		r.off = at
+		r.fail("multi: bad op count %d", n)
+		return
+	}
+	type sub struct {
+		typ  int32
+		data []byte
+		off  int64
+	}
+	subs := make([]sub, 0, n)
+	failed := false
+	for i := int32(0); i < n && r.err == nil; i++ {
+		typ := r.i32("multi op type")
+		off := r.base + int64(r.off) + 4
+		data := r.buffer("multi op data")
+		subs = append(subs, sub{typ, data, off})
+		failed = failed || typ == opError
+	}
+	if r.err != nil || failed {
+		return
+	}
+	for _, s := range subs {
+		switch s.typ {
+		case opCreate, opCreate2, opCreateTTL, opCreateContainer, opDelete, opDeleteContainer, opSetData, opCheck:
+		default:
+			r.fail("multi: invalid op type %d (zxid %#x)", s.typ, h.zxid)
+			return
+		}
+	}
+	for _, s := range subs {
+		sr := &rd{b: s.data, base: s.off, file: r.file}
+		apply(t, h, s.typ, sr)
+		if sr.err != nil {
+			r.err = sr.err
+			return
+		}
+	}
+}

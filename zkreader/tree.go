@@ -1,0 +1,95 @@
+package zkreader
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/zk2kraft/zk2kraft/progress"
+)
+
+// Tree is a ZooKeeper tree held in memory, e.g. one loaded from a server's
+// data dir (package zkreader/datadir). Paths are full ZooKeeper paths (the
+// chroot included); the root is "/".
+type Tree interface {
+	// Get returns the data and Stat (as a client's getData sees it) of the
+	// znode at path; ok is false when it does not exist. data may be nil
+	// (no data) and must stay valid until ReadTree returns.
+	Get(path string) (data []byte, st Stat, ok bool)
+	// Children returns the child names of path; ok is false when it does
+	// not exist. The order does not matter.
+	Children(path string) (names []string, ok bool)
+}
+
+// TreeOptions configure ReadTree.
+type TreeOptions struct {
+	Chroot   string // Kafka chroot, e.g. "/kafka" (the tree holds full paths)
+	Source   string // recorded as Snapshot.Source, e.g. "datadir:/var/lib/zookeeper"
+	Progress progress.Func
+	Logger   *slog.Logger
+}
+
+// ReadTree builds a Snapshot from an in-memory tree with exactly the reads
+// and parsers of Read (same builder, same findings), so an offline read of
+// a data dir and an online read of the same tree are deep-equal (apart from
+// Source, TakenAt and MaxZxid, which the caller sets).
+func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
+	chroot, err := normalizeChroot(to.Chroot)
+	if err != nil {
+		return nil, err
+	}
+	o := &Options{Logger: to.Logger}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if chroot != "" {
+		if _, _, ok := t.Get(chroot); !ok {
+			return nil, fmt.Errorf("chroot %s does not exist in %s (wrong --chroot?)", chroot, to.Source)
+		}
+	}
+	tr := progress.NewTracker(to.Progress, "snapshot", "znodes", 0)
+	tr.SetStep("tree")
+	start := time.Now()
+	e := newEngine(o, nil, chroot, nil, false, tr)
+	b := newBuilder(e)
+	b.snap.Source, b.snap.Chroot = to.Source, chroot
+	e.queue = b.rootOps()
+	e.pending = len(e.queue)
+	const batch = 512
+	ops := make([]*op, 0, batch)
+	replies := make([]reply, 0, batch)
+	for n := 0; len(e.queue) > 0; n++ {
+		if n%64 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		k := min(batch, len(e.queue))
+		ops = append(ops[:0], e.queue[len(e.queue)-k:]...)
+		e.queue = e.queue[:len(e.queue)-k]
+		replies = replies[:0]
+		for _, p := range ops {
+			r := reply{path: p.path, err: errNoNode}
+			full := e.fullPath(p.path)
+			switch p.kind {
+			case kindData:
+				if data, st, ok := t.Get(full); ok {
+					r.err, r.data, r.stat, r.hasStat = errOK, data, st, true
+				}
+			case kindChildren:
+				if names, ok := t.Children(full); ok {
+					r.err, r.children = errOK, names
+				}
+			}
+			replies = append(replies, r)
+		}
+		e.handle(ops, replies, 0)
+	}
+	ev := tr.Finish()
+	snap := b.finish()
+	snap.TakenAt = start.UTC()
+	snap.ZnodesRead = e.doneOps
+	o.Logger.Info("tree read done", "source", to.Source, "znodes", e.doneOps, "seconds", ev.Elapsed.Seconds(),
+		"topics", len(snap.Topics), "findings", len(snap.Findings))
+	return snap, nil
+}
