@@ -568,7 +568,7 @@ func (m *Mirror) startWalkLocked() {
 	m.gen++
 	for _, it := range m.queue {
 		m.seqs.remove(it.seq)
-		m.outstanding[holdOwner(it, classify(it.path))]--
+		m.release(holdOwner(it, classify(it.path)))
 	}
 	m.queue, m.queued = nil, map[itemKey]*item{}
 	m.model = newModel()
@@ -597,9 +597,9 @@ func (m *Mirror) enqueue(it *item) {
 			m.walkLeft++
 		}
 		if it.hold && !q.hold {
-			m.outstanding[holdOwner(q, classify(q.path))]--
+			m.release(holdOwner(q, classify(q.path)))
 			q.hold = true
-			m.outstanding[holdOwner(q, classify(q.path))]++
+			m.hold(holdOwner(q, classify(q.path)))
 		}
 		if it.event && (!q.event || it.at < q.at) {
 			q.event, q.at = true, it.at
@@ -628,8 +628,26 @@ func (m *Mirror) enqueue(it *item) {
 	m.queue = append(m.queue, it)
 	m.queued[k] = it
 	m.seqs.add(it.seq)
-	m.outstanding[holdOwner(it, classify(it.path))]++
+	m.hold(holdOwner(it, classify(it.path)))
 	m.cond.Signal()
+}
+
+// hold and release count the reads a topic's deltas wait for.
+func (m *Mirror) hold(topic string) {
+	if topic != "" {
+		m.outstanding[topic]++
+	}
+}
+
+func (m *Mirror) release(topic string) {
+	if topic == "" {
+		return
+	}
+	if n := m.outstanding[topic]; n > 1 {
+		m.outstanding[topic] = n - 1
+	} else {
+		delete(m.outstanding, topic)
+	}
 }
 
 // markDirty records that an object must be (re)computed.
@@ -694,7 +712,7 @@ func (m *Mirror) reader() {
 			delete(m.inflight, k)
 		}
 		m.seqs.remove(it.seq)
-		m.outstanding[holdOwner(it, pp)]--
+		m.release(holdOwner(it, pp))
 		retry := false
 		switch {
 		case m.stopped:
@@ -852,7 +870,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 	if !m.walking {
 		keys := make([]objKey, 0, len(m.dirty))
 		for k := range m.dirty {
-			if m.outstanding[k.owner()] == 0 {
+			if o := k.owner(); o == "" || m.outstanding[o] == 0 {
 				keys = append(keys, k)
 			}
 		}
