@@ -85,9 +85,9 @@ func (k objKey) String() string {
 	return k.kind.String() + " " + k.name
 }
 
-// owner is the topic whose reads an object waits for ("" for none): a topic's
-// delta is computed only once every read of its znodes has answered, so a
-// topic is never written half read.
+// owner is the topic whose pending reads an object waits for ("" for none):
+// the reads of the topic znode and the state reads a new assignment starts
+// (see holdOwner), so a new topic or partition is never written half read.
 func (k objKey) owner() string {
 	switch k.kind {
 	case kindTopic, kindPartition, kindTopicConfig:
