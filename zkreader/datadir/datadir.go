@@ -263,7 +263,11 @@ func replayLog(ctx context.Context, t *tree, path string, snapZxid, atZxid, last
 		return false, last, fmt.Errorf("open transaction log: %w", err)
 	}
 	defer f.Close()
-	lr, err := newLogReader(path, f)
+	st, err := f.Stat()
+	if err != nil {
+		return false, last, fmt.Errorf("stat transaction log: %w", err)
+	}
+	lr, err := newLogReader(path, f, st.Size())
 	if err != nil {
 		return false, last, err
 	}

@@ -22,7 +22,7 @@ func LogEntries(t testing.TB, path string) []Entry {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	lr, err := newLogReader(path, f)
+	lr, err := newLogReader(path, f, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ type node struct {
 type tree struct {
 	nodes      map[string]*node
 	slab       []node
+	slabSize   int
 	ephemerals map[int64][]string
 	chroot     string // "" or "/kafka"
 }
@@ -49,7 +50,8 @@ func (t *tree) keep(path string) bool {
 
 func (t *tree) alloc() *node {
 	if len(t.slab) == 0 {
-		t.slab = make([]node, 4096)
+		t.slabSize = min(max(2*t.slabSize, 64), 8192)
+		t.slab = make([]node, t.slabSize)
 	}
 	n := &t.slab[0]
 	t.slab = t.slab[1:]

@@ -48,8 +48,8 @@ type logReader struct {
 }
 
 // newLogReader reads the file header ("ZKLG", version 2, dbid).
-func newLogReader(file string, r io.Reader) (*logReader, error) {
-	l := &logReader{file: file, br: bufio.NewReaderSize(r, 1<<20)}
+func newLogReader(file string, r io.Reader, size int64) (*logReader, error) {
+	l := &logReader{file: file, br: bufio.NewReaderSize(r, int(min(max(size, 4096), 1<<20)))}
 	var h [16]byte
 	if n, err := io.ReadFull(l.br, h[:]); err != nil {
 		return nil, &FormatError{File: file, Offset: int64(n), Msg: "truncated file header (want 16 bytes: \"ZKLG\", version, dbid)"}
