@@ -2,6 +2,7 @@ package dualwrite
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -258,4 +259,33 @@ func TestMirrorRecoversFromRejectedBatch(t *testing.T) {
 	if s := r.m.Stats(); s.Rejected == 0 {
 		t.Errorf("no batch was rejected: %+v", s)
 	}
+}
+
+// TestMirrorTakeOver: a second mirror started while the first still runs
+// takes the quorum over; the first stops at its next append with
+// ErrTakenOver instead of interleaving its batches with the second's.
+func TestMirrorTakeOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
+	first := f.startMirror(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f.churn(ctx, 9, 300, 0)
+	if err := first.m.WaitPosition(ctx, f.zkZxid()); err != nil {
+		t.Fatal(err)
+	}
+	second := f.startMirror(Options{})
+	f.churn(ctx, 10, 500, 0)
+	select {
+	case err := <-first.done:
+		first.done <- err
+		if !errors.Is(err, ErrTakenOver) {
+			t.Fatalf("first mirror stopped with %v, want ErrTakenOver", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first mirror kept running after the second took over")
+	}
+	f.checkParity(second)
 }
