@@ -6,13 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"time"
+	"unsafe"
 
 	"github.com/zk2kraft/zk2kraft/progress"
 )
 
 // Tree is a ZooKeeper tree held in memory, e.g. one loaded from a server's
 // data dir (package zkreader/datadir). Paths are full ZooKeeper paths (the
-// chroot included); the root is "/".
+// chroot included); the root is "/". A path passed to Get or Children is
+// valid only during the call (ReadTree reuses its memory).
 type Tree interface {
 	// Get returns the data and Stat (as a client's getData sees it) of the
 	// znode at path; ok is false when it does not exist. data may be nil
@@ -60,6 +62,7 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 	const batch = 512
 	ops := make([]*op, 0, batch)
 	replies := make([]reply, 0, batch)
+	var key []byte // chroot + path, reused (no allocation per znode)
 	for n := 0; len(e.queue) > 0; n++ {
 		if n%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -70,7 +73,11 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 		replies = replies[:0]
 		for _, p := range ops {
 			r := reply{path: p.path, err: errNoNode}
-			full := e.fullPath(p.path)
+			key = append(append(key[:0], chroot...), p.path...)
+			if chroot != "" && p.path == "/" {
+				key = key[:len(chroot)]
+			}
+			full := unsafe.String(unsafe.SliceData(key), len(key))
 			switch p.kind {
 			case kindData:
 				if data, st, ok := t.Get(full); ok {

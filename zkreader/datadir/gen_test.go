@@ -57,7 +57,7 @@ func TestGenerateTestdata(t *testing.T) {
 	}
 	sort.Slice(snaps, func(i, k int) bool { return zxid(snaps[i]) < zxid(snaps[k]) })
 	keep := append([]string(nil), snaps[len(snaps)-min(2, len(snaps)):]...) // the two newest
-	for _, l := range logs { // the logs the older kept snapshot needs
+	for _, l := range logs {                                                // the logs the older kept snapshot needs
 		if zxid(l) >= zxid(keep[0])-8 {
 			keep = append(keep, l)
 		}

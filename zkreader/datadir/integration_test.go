@@ -75,7 +75,7 @@ func waitSynced(t *testing.T, env *testenv.Env) {
 	t.Fatalf("nodes never agreed on a zxid: %+v", env.Status(context.Background()))
 }
 
-func copyDir(t *testing.T, src, dst string) {
+func copyDir(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {

@@ -88,19 +88,23 @@ func (r *rd) boolean(what string) bool { return r.u8(what) != 0 }
 
 // buffer returns a sub-slice of the input (nil for a -1 length).
 func (r *rd) buffer(what string) []byte {
-	at := r.off
-	n := r.i32(what + " length")
 	if r.err != nil {
 		return nil
 	}
+	if len(r.b)-r.off < 4 {
+		r.fail("truncated: %s length needs 4 bytes, %d left", what, len(r.b)-r.off)
+		return nil
+	}
+	n := int32(binary.BigEndian.Uint32(r.b[r.off:]))
 	if n == -1 {
+		r.off += 4
 		return nil
 	}
 	if n < -1 {
-		r.off = at
 		r.fail("%s: negative length %d", what, n)
 		return nil
 	}
+	r.off += 4
 	if !r.need(int(n), what) {
 		return nil
 	}
@@ -124,7 +128,7 @@ func (r *rd) strCopy(what string) string { return string(r.buffer(what)) }
 
 // skipACLs skips a vector<ACL> (perms int, Id{scheme, id}).
 func (r *rd) skipACLs(what string) {
-	n := r.i32(what + " count")
+	n := r.i32(what)
 	if n < -1 || int64(n)*12 > int64(len(r.b)-r.off) {
 		r.fail("%s: bad ACL count %d", what, n)
 		return

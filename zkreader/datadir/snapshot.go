@@ -110,11 +110,6 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 		}
 		var nd *node
 		if t.keep(path) {
-			if _, dup := t.nodes[path]; dup {
-				r.off = at
-				r.fail("node %q appears twice", path)
-				break
-			}
 			nd = t.alloc()
 			nd.data, nd.st = data, s
 			if len(stack) > 0 {
@@ -122,7 +117,13 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 				_, name := splitPath(path)
 				p.children = append(p.children, name)
 			}
+			before := len(t.nodes)
 			t.nodes[path] = nd
+			if len(t.nodes) == before {
+				r.off = at
+				r.fail("node %q appears twice", path)
+				break
+			}
 			t.addEphemeral(s.owner, path)
 		}
 		stack = append(stack, nd) // nil for a node outside the chroot

@@ -1,0 +1,171 @@
+package datadir_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zk2kraft/zk2kraft/testenv"
+	"github.com/zk2kraft/zk2kraft/zkreader"
+	"github.com/zk2kraft/zk2kraft/zkreader/datadir"
+)
+
+// peak samples the live heap every 5 ms and, on Linux, resets and reads the
+// process's peak RSS (VmHWM) around a measured step.
+type peak struct {
+	stopc chan struct{}
+	wg    sync.WaitGroup
+	base  uint64
+	max   uint64
+}
+
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func startPeak() *peak {
+	runtime.GC()
+	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM
+	p := &peak{stopc: make(chan struct{}), base: heapBytes()}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			p.max = max(p.max, heapBytes())
+			select {
+			case <-p.stopc:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// stop returns the peak heap growth and the peak RSS (0 if unknown), in bytes.
+func (p *peak) stop() (heap, rss uint64) {
+	close(p.stopc)
+	p.wg.Wait()
+	p.max = max(p.max, heapBytes())
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+				kb, _ := strconv.ParseUint(f[1], 10, 64)
+				rss = kb << 10
+			}
+		}
+	}
+	return p.max - p.base, rss
+}
+
+// benchOfflineVsOnline reads the same tree online (multiRead) and offline
+// from a copy of the server's data dir, checks they agree, and reports both.
+func benchOfflineVsOnline(b *testing.B, connect, dataDir, chroot string, want *zkreader.Snapshot) {
+	ctx := context.Background()
+	partitions := 0
+	for _, t := range want.Topics {
+		partitions += len(t.Partitions)
+	}
+	p := startPeak()
+	t0 := time.Now()
+	online, err := zkreader.Read(ctx, zkreader.Options{Connect: connect + chroot, Mode: zkreader.ModeMultiRead})
+	onTook := time.Since(t0)
+	onHeap, _ := p.stop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var offline *zkreader.Snapshot
+	var rep *datadir.Report
+	var offTook, offCPU time.Duration
+	var offHeap, offRSS uint64
+	for i := 0; i < 2; i++ { // cold then warm; the warm one is reported
+		p = startPeak()
+		t0 = time.Now()
+		c0 := cpuTime()
+		offline, rep, err = datadir.Read(ctx, datadir.Options{DataDir: dataDir, Chroot: chroot})
+		offTook, offCPU = time.Since(t0), cpuTime()-c0
+		offHeap, offRSS = p.stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if !sameSnapshots(online, offline) {
+		b.Fatalf("offline and online reads differ: %v", testenv.DiffSnapshots(stable(online), stable(offline)))
+	}
+	b.Logf("%d partitions, %d znodes read: online multiRead %v (%.0f znodes/s, peak heap +%.0f MiB); offline %v, CPU %v (%.0f znodes/s, peak heap +%.0f MiB, peak RSS %.0f MiB): snapshot %s load %v, %d txns replayed in %v, build %v, tree %d znodes",
+		partitions, online.ZnodesRead, onTook.Round(time.Millisecond), float64(online.ZnodesRead)/onTook.Seconds(), float64(onHeap)/(1<<20),
+		offTook.Round(time.Millisecond), offCPU.Round(time.Millisecond), float64(offline.ZnodesRead)/offTook.Seconds(), float64(offHeap)/(1<<20), float64(offRSS)/(1<<20),
+		rep.Snapshot[strings.LastIndexByte(rep.Snapshot, '/')+1:], rep.Load.Round(time.Millisecond), rep.Txns, rep.Replay.Round(time.Millisecond), rep.Build.Round(time.Millisecond), rep.Znodes)
+	b.ReportMetric(float64(online.ZnodesRead)/onTook.Seconds(), "online-znodes/s")
+	b.ReportMetric(float64(offline.ZnodesRead)/offTook.Seconds(), "znodes/s")
+	b.ReportMetric(float64(rep.Znodes)/offTook.Seconds(), "tree-znodes/s")
+	b.ReportMetric(offTook.Seconds(), "offline-s")
+	b.ReportMetric(offCPU.Seconds(), "offline-cpu-s")
+	b.ReportMetric(float64(rep.Znodes)/offCPU.Seconds(), "tree-znodes/cpu-s")
+	b.ReportMetric(onTook.Seconds(), "online-s")
+	b.ReportMetric(float64(offHeap)/(1<<20), "offline-peak-heap-MiB")
+	b.ReportMetric(float64(offRSS)/(1<<20), "peak-RSS-MiB")
+}
+
+func sameSnapshots(a, b *zkreader.Snapshot) bool {
+	x, y := stable(a), stable(b)
+	x.ZnodesRead, y.ZnodesRead = 0, 0
+	return len(testenv.DiffSnapshots(x, y)) == 0 && len(x.Findings) == len(y.Findings)
+}
+
+// BenchmarkDataDir seeds 100,000 partitions into a standalone server that
+// snapshots every ~1,000 transactions, then reads the tree online
+// (multiRead) and offline from the server's data dir in the same run.
+func BenchmarkDataDir(b *testing.B) {
+	env := testenv.Start(b, testenv.Options{Nodes: 1, SnapCount: 1000, HeapMB: 1024})
+	conn := env.Connect(b)
+	ctx := context.Background()
+	start := time.Now()
+	want, err := testenv.Seed(ctx, conn, testenv.SeedSpec{Brokers: 6, Topics: 2000, PartitionsPerTopic: 50, ReplicationFactor: 3, Chroot: "/kafka"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded in %v", time.Since(start).Round(time.Second))
+	for b.Loop() {
+		benchOfflineVsOnline(b, env.ConnectString(), env.DataDir(1), "/kafka", want)
+	}
+	if keep := os.Getenv("ZK2KRAFT_BENCH_KEEP_DATADIR"); keep != "" {
+		copyDir(b, env.DataDir(1), keep) // for profiling BenchmarkDataDirFiles
+	}
+}
+
+// BenchmarkDataDirFiles reads the data dir in $ZK2KRAFT_BENCH_DATADIR (e.g.
+// one BenchmarkDataDir kept with ZK2KRAFT_BENCH_KEEP_DATADIR); for profiling
+// the offline read alone.
+func BenchmarkDataDirFiles(b *testing.B) {
+	dir := os.Getenv("ZK2KRAFT_BENCH_DATADIR")
+	if dir == "" {
+		b.Skip("set ZK2KRAFT_BENCH_DATADIR")
+	}
+	for b.Loop() {
+		s, rep, err := datadir.Read(context.Background(), datadir.Options{DataDir: dir, Chroot: os.Getenv("ZK2KRAFT_BENCH_CHROOT")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(s.ZnodesRead), "znodes")
+		b.ReportMetric(float64(rep.Znodes), "tree-znodes")
+	}
+}
