@@ -169,3 +169,28 @@ func BenchmarkDataDirFiles(b *testing.B) {
 		b.ReportMetric(float64(rep.Znodes), "tree-znodes")
 	}
 }
+
+// BenchmarkScaleDataDir is BenchmarkDataDir at 1,000,000 partitions (~2
+// million znodes) on a standalone server with a 4 GiB heap that snapshots
+// every ~10,000 transactions. Opt-in (seeding takes minutes): make
+// bench-scale, i.e.
+//
+//	ZK2KRAFT_SCALE=1 go test -run '^$' -bench Scale -benchtime 1x -timeout 90m ./zkreader/datadir
+func BenchmarkScaleDataDir(b *testing.B) {
+	if os.Getenv("ZK2KRAFT_SCALE") == "" {
+		b.Skip("set ZK2KRAFT_SCALE=1 (make bench-scale)")
+	}
+	env := testenv.Start(b, testenv.Options{Nodes: 1, SnapCount: 10000, HeapMB: 4096, StartTimeout: 2 * time.Minute})
+	conn := env.Connect(b)
+	ctx := context.Background()
+	start := time.Now()
+	want, err := testenv.Seed(ctx, conn, testenv.SeedSpec{Brokers: 12, Topics: 20000, PartitionsPerTopic: 50, ReplicationFactor: 3,
+		Chroot: "/scale", Concurrency: 32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded in %v", time.Since(start).Round(time.Second))
+	for b.Loop() {
+		benchOfflineVsOnline(b, env.ConnectString(), env.DataDir(1), "/scale", want)
+	}
+}

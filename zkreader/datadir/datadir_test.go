@@ -232,3 +232,21 @@ func TestErrors(t *testing.T) {
 		t.Fatal("separate dataLogDir: different model")
 	}
 }
+
+func TestAtZxid(t *testing.T) {
+	ctx := context.Background()
+	dir := testdataCopy(t)
+	olderZxid, _ := strconv.ParseInt(strings.TrimPrefix(filepath.Ext(older), "."), 16, 64)
+	z := olderZxid + 2
+	s, rep, err := datadir.Read(ctx, datadir.Options{DataDir: dir, Chroot: "/kafka", AtZxid: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(rep.Snapshot) != older || rep.Zxid != z || s.MaxZxid != z || len(rep.Skipped) != 1 {
+		t.Fatalf("--at-zxid %#x: report %+v", z, rep)
+	}
+	// before every snapshot: nothing to start from
+	if _, _, err := datadir.Read(ctx, datadir.Options{DataDir: dir, Chroot: "/kafka", AtZxid: olderZxid - 1}); err == nil || !strings.Contains(err.Error(), "no usable snapshot") {
+		t.Fatalf("--at-zxid before the snapshots: %v", err)
+	}
+}
