@@ -824,12 +824,13 @@ func (m *Mirror) safePositionLocked() int64 {
 func (m *Mirror) writer(ctx context.Context) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	busy := false // the last round appended: what arrived meanwhile has waited already
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-m.wake:
-			if m.opts.Linger > 0 {
+			if m.opts.Linger > 0 && !busy {
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
@@ -838,16 +839,27 @@ func (m *Mirror) writer(ctx context.Context) error {
 			}
 		case <-tick.C:
 		}
+		busy = false
 		for {
+			before := m.batchesDone()
 			more, err := m.cutAndAppend(ctx)
 			if err != nil {
 				return err
+			}
+			if m.batchesDone() != before {
+				busy = true
 			}
 			if !more {
 				break
 			}
 		}
 	}
+}
+
+func (m *Mirror) batchesDone() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stats.Batches
 }
 
 type change struct {
