@@ -2,6 +2,7 @@ package datadir
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -269,6 +270,12 @@ func replayLog(ctx context.Context, t *tree, path string, snapZxid, atZxid, last
 	}
 	lr, err := newLogReader(path, f, st.Size())
 	if err != nil {
+		var fe *FormatError
+		if newest && errors.As(err, &fe) && headerUnwritten(path) {
+			// a log file the server is creating right now
+			rep.TornTail = fmt.Sprintf("%s: offset 0: file header not written yet", path)
+			return true, last, nil
+		}
 		return false, last, err
 	}
 	for n := 0; ; n++ {
@@ -311,6 +318,16 @@ func replayLog(ctx context.Context, t *tree, path string, snapZxid, atZxid, last
 		last = max(last, h.zxid)
 		rep.Txns++
 	}
+}
+
+// headerUnwritten reports a log file whose 16-byte header is missing or
+// still zero (just created by a live server).
+func headerUnwritten(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	return len(b) < 16 && bytes.Count(b, []byte{0}) == len(b) || len(b) >= 16 && bytes.Count(b[:16], []byte{0}) == 16
 }
 
 // Read reads a Kafka cluster's metadata from a ZooKeeper data dir: the tree
