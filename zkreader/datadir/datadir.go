@@ -87,6 +87,11 @@ func listFiles(dir, prefix string) ([]dataFile, error) {
 		}
 		hex := strings.TrimPrefix(name, prefix+".")
 		if i := strings.IndexByte(hex, '.'); i >= 0 {
+			// snapshot.<zxid>.gz / .snappy; anything else (e.g. the .tmp
+			// of a snapshot being written atomically) is not a data file
+			if ext := hex[i:]; prefix != "snapshot" || ext != ".gz" && ext != ".snappy" {
+				continue
+			}
 			hex = hex[:i]
 		}
 		z, err := strconv.ParseUint(hex, 16, 64)

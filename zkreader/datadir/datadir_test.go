@@ -250,3 +250,17 @@ func TestAtZxid(t *testing.T) {
 		t.Fatalf("--at-zxid before the snapshots: %v", err)
 	}
 }
+
+// TestIgnoresForeignFiles: files that are not ZooKeeper's data files (a
+// snapshot being written atomically, an editor's backup) are not read.
+func TestIgnoresForeignFiles(t *testing.T) {
+	dir := testdataCopy(t)
+	v := filepath.Join(dir, "version-2")
+	os.WriteFile(filepath.Join(v, "snapshot.ffff.tmp"), []byte("partial"), 0o644)
+	os.WriteFile(filepath.Join(v, "log.ffff~"), []byte("junk"), 0o644)
+	os.WriteFile(filepath.Join(v, "snapshot.notanumber"), []byte("junk"), 0o644)
+	got, rep, err := readJSON(t, dir)
+	if err != nil || !bytes.Equal(got, expected(t)) || len(rep.Skipped) != 0 {
+		t.Fatalf("err %v, report %+v", err, rep)
+	}
+}
