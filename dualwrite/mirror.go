@@ -558,7 +558,7 @@ func (m *Mirror) onEvent(ev zk.Event) {
 	m.evSeq++
 	m.stats.Seen++
 	m.mx.seen.Inc()
-	m.enqueue(&item{path: p, list: pp.kind.isList(), seq: m.evSeq, event: true, at: nowMs(), gen: m.gen, seen: time.Now()})
+	m.enqueue(&item{path: p, list: pp.kind.isList(), seq: m.evSeq, event: true, at: nowMs(), gen: m.gen, seen: time.Now(), direct: true})
 }
 
 // startWalkLocked starts reading the whole tree with watches: on the first
@@ -604,6 +604,7 @@ func (m *Mirror) enqueue(it *item) {
 		if it.event && (!q.event || it.at < q.at) {
 			q.event, q.at = true, it.at
 		}
+		q.direct = q.direct || it.direct
 		if !it.seen.IsZero() && (q.seen.IsZero() || it.seen.Before(q.seen)) {
 			q.seen = it.seen
 		}
@@ -745,7 +746,7 @@ func (m *Mirror) reader() {
 				m.walkLeft-- // enqueue counts it again
 			}
 			if it.gen == m.gen && !m.stopped {
-				m.enqueue(&item{path: it.path, list: it.list, seq: it.rerunSeq, walk: it.rerunWalk, event: it.rerunAt > 0, at: it.rerunAt, gen: it.gen, seen: it.rerunSeen})
+				m.enqueue(&item{path: it.path, list: it.list, seq: it.rerunSeq, walk: it.rerunWalk, event: it.rerunAt > 0, at: it.rerunAt, gen: it.gen, seen: it.rerunSeen, direct: it.rerunAt > 0})
 			}
 		}
 		m.mu.Unlock()
@@ -760,7 +761,7 @@ func (m *Mirror) requeueLocked(it *item) {
 	if it.walk {
 		m.walkLeft-- // enqueue counts it again
 	}
-	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: it.hold, seen: it.seen})
+	m.enqueue(&item{path: it.path, list: it.list, seq: it.seq, walk: it.walk, event: it.event, at: it.at, gen: it.gen, hold: it.hold, seen: it.seen, direct: it.direct})
 }
 
 // walkDone counts a walk read as done; the last one ends the walk: every
@@ -863,6 +864,8 @@ func (m *Mirror) batchesDone() int64 {
 }
 
 type change struct {
+	key     objKey
+	marked  time.Time
 	at      int64
 	seen    time.Time
 	event   bool
@@ -914,7 +917,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 				covered := func(c objKey) {
 					if cd := m.dirty[c]; cd != nil {
 						if cd.event {
-							changes = append(changes, change{at: cd.at, seen: cd.seen, event: true, covered: true})
+							changes = append(changes, change{key: c, marked: cd.marked, at: cd.at, seen: cd.seen, event: true, covered: true})
 						}
 						delete(m.dirty, c)
 						m.seqs.remove(cd.seq)
@@ -949,7 +952,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 				n++
 			}
 			if n > 0 {
-				changes = append(changes, change{at: di.at, seen: di.seen, event: di.event})
+				changes = append(changes, change{key: k, marked: di.marked, at: di.at, seen: di.seen, event: di.event})
 			}
 			delete(m.dirty, k)
 			m.seqs.remove(di.seq)
@@ -1001,6 +1004,9 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 					m.lagNext, m.lagFull = 0, true
 				}
 				m.mx.lag.Observe(lag.Seconds())
+				if lag > time.Second {
+					m.log.Debug("mirror: slow change", "object", c.key.String(), "covered", c.covered, "at", time.UnixMilli(c.at).Format("15:04:05.000"), "lag", lag, "since_event", commit.Sub(c.seen), "since_dirty", commit.Sub(c.marked), "commit", commit.Sub(start))
+				}
 				if !c.seen.IsZero() {
 					m.pipes[m.pipeN%len(m.pipes)] = commit.Sub(c.seen)
 					m.pipeN++

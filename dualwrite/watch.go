@@ -26,6 +26,10 @@ type item struct {
 	gen   int       // session generation it belongs to
 	hold  bool      // a topic's delta waits for it (topic znode reads and the state reads they start)
 	seen  time.Time // when the watch event arrived (zero for walk reads)
+	// direct: a watch event on this very path (else a read another read
+	// started, e.g. a new child): only then is the znode's mtime the time
+	// of the change being mirrored.
+	direct bool
 
 	rerun     bool // an event arrived while it was being read: read again
 	rerunSeq  uint64
@@ -185,7 +189,7 @@ func (m *Mirror) applyRead(it *item, pp parsedPath, r readResult) {
 		m.forgetChild(it.path)
 	}
 	at := it.at
-	if r.exists && st.Mtime > 0 {
+	if r.exists && st.Mtime > 0 && it.direct {
 		at = st.Mtime
 	}
 	mark := func(k objKey) { m.markDirty(k, it.seq, at, it.event, it.seen) }
