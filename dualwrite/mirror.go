@@ -150,7 +150,9 @@ type Stats struct {
 	LagSamples int           `json:"lag_samples"`
 	EventP50   time.Duration `json:"event_lag_p50_ns"` // from the watch event's arrival to the commit
 	EventP99   time.Duration `json:"event_lag_p99_ns"`
-	WaitP50    time.Duration `json:"wait_p50_ns"` // from a change read to its batch being cut
+	DirtyP50   time.Duration `json:"dirty_p50_ns"` // from the watch event to the object's change being read (changes written)
+	DirtyP99   time.Duration `json:"dirty_p99_ns"`
+	WaitP50    time.Duration `json:"wait_p50_ns"` // from a change read to its batch being cut (changes written)
 	WaitP99    time.Duration `json:"wait_p99_ns"`
 	QueueP50   time.Duration `json:"queue_p50_ns"` // from a watch event to its re-read starting
 	QueueP99   time.Duration `json:"queue_p99_ns"`
@@ -236,6 +238,8 @@ type Mirror struct {
 	waitN     int
 	qwaits    []time.Duration // watch event -> read start
 	qwaitN    int
+	toDirty   []time.Duration // watch event -> object dirty (changes written)
+	toDirtyN  int
 	lagNext   int
 	lagFull   bool
 	appending int // changes in the batch being appended
@@ -297,7 +301,7 @@ func New(opts Options) (*Mirror, error) {
 	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]),
 		queued: map[itemKey]*item{}, inflight: map[itemKey]*item{}, outstanding: map[string]int{},
 		dirty: map[objKey]*dirtyInfo{}, seqs: newSeqSet(), wake: make(chan struct{}, 1),
-		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), pipes: make([]time.Duration, opts.LagSamples), reads: make([]time.Duration, 4096), waits: make([]time.Duration, 4096), qwaits: make([]time.Duration, 4096), model: newModel()}
+		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), pipes: make([]time.Duration, opts.LagSamples), reads: make([]time.Duration, 4096), waits: make([]time.Duration, 4096), qwaits: make([]time.Duration, 4096), toDirty: make([]time.Duration, 4096), model: newModel()}
 	m.cond = sync.NewCond(&m.mu)
 	m.mx = newMirrorMetrics(opts.Metrics)
 	return m, nil
@@ -337,6 +341,11 @@ func (m *Mirror) Stats() Stats {
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
 		s.WaitP50, s.WaitP99 = l[(c-1)*50/100], l[(c-1)*99/100]
 	}
+	if c := min(m.toDirtyN, len(m.toDirty)); c > 0 {
+		l := append([]time.Duration(nil), m.toDirty[:c]...)
+		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		s.DirtyP50, s.DirtyP99 = l[(c-1)*50/100], l[(c-1)*99/100]
+	}
 	if c := min(m.qwaitN, len(m.qwaits)); c > 0 {
 		l := append([]time.Duration(nil), m.qwaits[:c]...)
 		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
@@ -359,7 +368,7 @@ func (m *Mirror) Stats() Stats {
 func (m *Mirror) ResetLag() {
 	m.mu.Lock()
 	m.lagNext, m.lagFull = 0, false
-	m.commitN, m.pipeN, m.readN, m.waitN, m.qwaitN = 0, 0, 0, 0, 0
+	m.commitN, m.pipeN, m.readN, m.waitN, m.qwaitN, m.toDirtyN = 0, 0, 0, 0, 0, 0
 	m.mu.Unlock()
 }
 
@@ -866,6 +875,7 @@ func (m *Mirror) batchesDone() int64 {
 type change struct {
 	key     objKey
 	marked  time.Time
+	cut     time.Time
 	at      int64
 	seen    time.Time
 	event   bool
@@ -933,10 +943,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 					}
 				}
 			}
-			if di.event {
-				m.waits[m.waitN%len(m.waits)] = cutStart.Sub(di.marked)
-				m.waitN++
-			}
+			cutNow := time.Now()
 			out, err := m.deltas.compute(k)
 			if err != nil {
 				m.mu.Unlock()
@@ -952,7 +959,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 				n++
 			}
 			if n > 0 {
-				changes = append(changes, change{key: k, marked: di.marked, at: di.at, seen: di.seen, event: di.event})
+				changes = append(changes, change{key: k, marked: di.marked, cut: cutNow, at: di.at, seen: di.seen, event: di.event})
 			}
 			delete(m.dirty, k)
 			m.seqs.remove(di.seq)
@@ -1010,6 +1017,14 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 				if !c.seen.IsZero() {
 					m.pipes[m.pipeN%len(m.pipes)] = commit.Sub(c.seen)
 					m.pipeN++
+				}
+				if !c.covered && !c.marked.IsZero() && !c.cut.IsZero() {
+					m.waits[m.waitN%len(m.waits)] = c.cut.Sub(c.marked)
+					m.waitN++
+					if !c.seen.IsZero() {
+						m.toDirty[m.toDirtyN%len(m.toDirty)] = c.marked.Sub(c.seen)
+						m.toDirtyN++
+					}
 				}
 			}
 		}
