@@ -14,7 +14,9 @@ import (
 // Tree is a ZooKeeper tree held in memory, e.g. one loaded from a server's
 // data dir (package zkreader/datadir). Paths are full ZooKeeper paths (the
 // chroot included); the root is "/". A path passed to Get or Children is
-// valid only during the call (ReadTree reuses its memory).
+// valid only during the call (ReadTree reuses its memory). ReadTree calls
+// them from one goroutine of its own, never concurrently, and the tree must
+// not change while ReadTree runs.
 type Tree interface {
 	// Get returns the data and Stat (as a client's getData sees it) of the
 	// znode at path; ok is false when it does not exist. data may be nil
@@ -59,38 +61,72 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 	b.snap.Source, b.snap.Chroot = to.Source, chroot
 	e.queue = b.rootOps()
 	e.pending = len(e.queue)
-	const batch = 512
-	ops := make([]*op, 0, batch)
-	replies := make([]reply, 0, batch)
-	var key []byte // chroot + path, reused (no allocation per znode)
-	for n := 0; len(e.queue) > 0; n++ {
-		if n%64 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		k := min(batch, len(e.queue))
-		ops = append(ops[:0], e.queue[len(e.queue)-k:]...)
-		e.queue = e.queue[:len(e.queue)-k]
-		replies = replies[:0]
-		for _, p := range ops {
-			r := reply{path: p.path, err: errNoNode}
-			key = append(append(key[:0], chroot...), p.path...)
-			if chroot != "" && p.path == "/" {
-				key = key[:len(chroot)]
+	// A resolver goroutine pops batches of reads and looks their znodes up
+	// (map lookups, mostly cache misses) while this one runs the builder's
+	// handlers on the previous batch.
+	const batch, buffers = 512, 4
+	type resolved struct {
+		ops     []*op
+		replies []reply
+	}
+	free := make(chan *resolved, buffers)
+	for range buffers {
+		free <- &resolved{ops: make([]*op, 0, batch), replies: make([]reply, 0, batch)}
+	}
+	full := make(chan *resolved, buffers)
+	go func() {
+		defer close(full)
+		var key []byte // chroot + path, reused (no allocation per znode)
+		for {
+			rs := <-free
+			e.mu.Lock()
+			for len(e.queue) == 0 && e.pending > 0 && e.fatal == nil {
+				e.cond.Wait()
 			}
-			full := unsafe.String(unsafe.SliceData(key), len(key))
-			switch p.kind {
-			case kindData:
-				if data, st, ok := t.Get(full); ok {
-					r.err, r.data, r.stat, r.hasStat = errOK, data, st, true
-				}
-			case kindChildren:
-				if names, ok := t.Children(full); ok {
-					r.err, r.children = errOK, names
-				}
+			if len(e.queue) == 0 || e.fatal != nil {
+				e.mu.Unlock()
+				return
 			}
-			replies = append(replies, r)
+			k := min(batch, len(e.queue))
+			rs.ops = append(rs.ops[:0], e.queue[len(e.queue)-k:]...)
+			e.queue = e.queue[:len(e.queue)-k]
+			e.mu.Unlock()
+			rs.replies = rs.replies[:0]
+			for _, p := range rs.ops {
+				r := reply{path: p.path, err: errNoNode}
+				key = append(append(key[:0], chroot...), p.path...)
+				if chroot != "" && p.path == "/" {
+					key = key[:len(chroot)]
+				}
+				full := unsafe.String(unsafe.SliceData(key), len(key))
+				switch p.kind {
+				case kindData:
+					if data, st, ok := t.Get(full); ok {
+						r.err, r.data, r.stat, r.hasStat = errOK, data, st, true
+					}
+				case kindChildren:
+					if names, ok := t.Children(full); ok {
+						r.err, r.children = errOK, names
+					}
+				}
+				rs.replies = append(rs.replies, r)
+			}
+			full <- rs
 		}
-		e.handle(ops, replies, 0)
+	}()
+	err = nil
+	for rs := range full {
+		if err == nil {
+			if err = ctx.Err(); err != nil {
+				e.setFatal(err) // the resolver stops; drain what it sent
+			} else {
+				e.handle(rs.ops, rs.replies, 0)
+			}
+		}
+		free <- rs
+	}
+	if err != nil {
+		return nil, err
 	}
 	ev := tr.Finish()
 	snap := b.finish()
