@@ -513,6 +513,11 @@ func (c *churner) run(ctx context.Context, n int, rate float64) (int, error) {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
+			if errors.Is(err, zk.ErrNoNode) || errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrNotEmpty) {
+				// Another churner raced this one on a shared znode.
+				c.ops["raced"]++
+				continue
+			}
 			return done, err
 		}
 		done++
