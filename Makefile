@@ -43,7 +43,7 @@ bench-scale: setup
 	ZK2KRAFT_SCALE=1 $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 90m $(PKGS)
 
 fuzz:
-	./scripts/fuzz.sh 20s
+	./scripts/fuzz.sh $${FUZZTIME:-20s}
 
 # The main job: a seeded local ensemble, migrated (see README).
 demo: setup build

@@ -34,6 +34,7 @@ type zkReadFlags struct {
 	connections    int
 	mode           string
 	sessionTimeout time.Duration
+	dataDir        dataDirFlags // offline read of ZooKeeper's own files (snapshot_datadir.go)
 }
 
 // zkAuthEnv holds --zk-auth when it should not appear in the process list.
@@ -53,6 +54,7 @@ func addZKReadFlags(cmd *cobra.Command, f *zkReadFlags) {
 	fl.IntVar(&f.connections, "zk-connections", 0, "connections to ZooKeeper (default 1 with multiRead, 3 with gets)")
 	fl.StringVar(&f.mode, "read-mode", "auto", "auto (multiRead on ZooKeeper 3.6+, else pipelined gets), multiread or get")
 	fl.DurationVar(&f.sessionTimeout, "zk-session-timeout", 10*time.Second, "ZooKeeper session timeout")
+	addDataDirFlags(cmd, &f.dataDir)
 }
 
 // options turns the flags into zkreader.Options; errors never echo the password.
@@ -91,6 +93,9 @@ func (f *zkReadFlags) options(progressFn progress.Func, logger *slog.Logger) (zk
 
 // readSnapshot reads ZooKeeper with progress on stderr when it is a terminal.
 func readSnapshot(ctx context.Context, f *zkReadFlags) (*zkreader.Snapshot, error) {
+	if f.dataDir.set() {
+		return readDataDirSnapshot(ctx, &f.dataDir, f.connect, f.chroot)
+	}
 	var pf progress.Func
 	var pr *stderrProgress
 	if isTerminal(os.Stderr) {

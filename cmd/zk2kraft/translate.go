@@ -78,8 +78,8 @@ func runTranslate(cmd *cobra.Command, f *translateFlags) error {
 	if f.view != "log" && f.view != "image" {
 		return withExitCode(2, fmt.Errorf("--records %q: want log or image", f.view))
 	}
-	if (f.snapshot == "") == (f.zk.connect == "") {
-		return withExitCode(2, errors.New("give exactly one of --zk CONNECT or --snapshot FILE"))
+	if (f.snapshot == "") == (f.zk.connect == "" && !f.zk.dataDir.set()) {
+		return withExitCode(2, errors.New("give exactly one of --zk CONNECT, --zk-data-dir DIR or --snapshot FILE"))
 	}
 	if f.output == "checkpoint" && f.out == "" && isTerminal(os.Stdout) {
 		return withExitCode(2, errors.New("--output checkpoint writes a binary file: give --out FILE or redirect stdout"))
