@@ -155,7 +155,7 @@ func TestWizardEndToEnd(t *testing.T) {
 	stdout, exitFile := filepath.Join(dir, "stdout.json"), filepath.Join(dir, "exit")
 	zkConnect := env.ConnectString() + "/kafka"
 	metricsAddr := freeAddr(t)
-	cmd := fmt.Sprintf("env -u NO_COLOR TERM=xterm-256color %s wizard --metrics-addr "+metricsAddr+" --zk %s --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords --kraft-controller-id 3000 --no-alt-screen --log-file %s -o json > %s; echo $? > %s; sleep 600",
+	cmd := fmt.Sprintf("env -u NO_COLOR -u CI TERM=xterm-256color %s wizard --metrics-addr "+metricsAddr+" --zk %s --local-quorum --state-dir %s --assign-topic-ids --pass-through-encrypted-passwords --kraft-controller-id 3000 --no-alt-screen --log-file %s -o json > %s; echo $? > %s; sleep 600",
 		bin, zkConnect, filepath.Join(dir, "state"), filepath.Join(dir, "wizard.log"), stdout, exitFile)
 	tm := startTmux(t, 80, 24, cmd)
 	failTexts := []string{"✗ connection test", "✗ pre-flight", "✗ plan", "✗ copy", "✗ verify", "✗ cutover", "zk2kraft:"}
