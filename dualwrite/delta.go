@@ -374,7 +374,7 @@ func (d *deltas) quota(rel string) ([]records.Versioned, error) {
 		entity[i] = records.ClientQuotaRecordEntityData{EntityType: p.Type, EntityName: p.Name}
 		iparts[i] = image.EntityPart{Type: p.Type, Name: p.Name}
 	}
-	slices.SortFunc(iparts, func(a, b image.EntityPart) int { return entityRank(a.Type) - entityRank(b.Type) })
+	slices.SortFunc(iparts, func(a, b image.EntityPart) int { return kafka.QuotaEntityRank(a.Type) - kafka.QuotaEntityRank(b.Type) })
 	wantVals := map[string]float64{}
 	wantScram := map[int8]image.ScramCredential{}
 	for _, r := range recs {

@@ -85,7 +85,7 @@ func (v *view) apply(rec records.Versioned) error {
 		for i, e := range r.Entity {
 			parts[i] = image.EntityPart{Type: e.EntityType, Name: e.EntityName}
 		}
-		slices.SortFunc(parts, func(a, b image.EntityPart) int { return entityRank(a.Type) - entityRank(b.Type) })
+		slices.SortFunc(parts, func(a, b image.EntityPart) int { return kafka.QuotaEntityRank(a.Type) - kafka.QuotaEntityRank(b.Type) })
 		k := image.EntityKey(parts)
 		vals := v.quotas[k]
 		if r.Remove {
@@ -126,18 +126,6 @@ func (v *view) apply(rec records.Versioned) error {
 		delete(v.tokens, r.TokenId)
 	}
 	return nil
-}
-
-func entityRank(t string) int {
-	switch t {
-	case kafka.QuotaEntityUser:
-		return 0
-	case kafka.QuotaEntityClientID:
-		return 1
-	case kafka.QuotaEntityIP:
-		return 2
-	}
-	return 3
 }
 
 // objects lists every object the view holds, as mirror object keys, so a

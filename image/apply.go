@@ -406,18 +406,6 @@ func (im *Image) applyConfig(r *records.ConfigRecord) error {
 	return nil
 }
 
-func typeRank(t string) int {
-	switch t {
-	case kafka.QuotaEntityUser:
-		return 0
-	case kafka.QuotaEntityClientID:
-		return 1
-	case kafka.QuotaEntityIP:
-		return 2
-	}
-	return 3
-}
-
 func (im *Image) applyQuota(r *records.ClientQuotaRecord) error {
 	if len(r.Entity) == 0 {
 		return reject(r, "key %q: empty entity", r.Key)
@@ -425,7 +413,7 @@ func (im *Image) applyQuota(r *records.ClientQuotaRecord) error {
 	parts := make([]EntityPart, 0, len(r.Entity))
 	seen := map[string]bool{}
 	for _, e := range r.Entity {
-		if typeRank(e.EntityType) == 3 {
+		if kafka.QuotaEntityRank(e.EntityType) == 3 {
 			return reject(r, "unknown quota entity type %q (want user, client-id or ip)", e.EntityType)
 		}
 		if seen[e.EntityType] {
@@ -445,7 +433,7 @@ func (im *Image) applyQuota(r *records.ClientQuotaRecord) error {
 	if !r.Remove && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0)) {
 		return reject(r, "entity %s key %q: value %v is not a finite number", EntityKey(parts), r.Key, r.Value)
 	}
-	slices.SortFunc(parts, func(a, b EntityPart) int { return typeRank(a.Type) - typeRank(b.Type) })
+	slices.SortFunc(parts, func(a, b EntityPart) int { return kafka.QuotaEntityRank(a.Type) - kafka.QuotaEntityRank(b.Type) })
 	k := EntityKey(parts)
 	old := im.quotas[k]
 	if r.Remove {

@@ -69,3 +69,17 @@ const (
 	MigrationStatePreMigration  int8 = 2
 	MigrationStatePostMigration int8 = 3
 )
+
+// QuotaEntityRank orders the parts of a quota entity as Kafka writes them
+// (user, then client-id, then ip); an unknown type ranks last (3).
+func QuotaEntityRank(entityType string) int {
+	switch entityType {
+	case QuotaEntityUser:
+		return 0
+	case QuotaEntityClientID:
+		return 1
+	case QuotaEntityIP:
+		return 2
+	}
+	return 3
+}
