@@ -58,8 +58,13 @@ type MirrorStarter func(ctx context.Context, snapshotZxid int64) (Mirror, error)
 
 // Options of a migration.
 type Options struct {
-	ZK     zkreader.Options
-	Quorum *client.Client
+	ZK zkreader.Options
+	// ReadSource, when set, makes the check and the snapshot to copy come
+	// from it (e.g. datadir.Read of a ZooKeeper server's own files, at one
+	// zxid) instead of an online read; the mirror then starts from the zxid
+	// it reached, and verify still reads ZooKeeper online (ZK).
+	ReadSource func(ctx context.Context, progress progress.Func) (*zkreader.Snapshot, error)
+	Quorum     *client.Client
 	// Until is the last phase to run (default PhaseCutover).
 	Until Phase
 	// DryRun writes nothing anywhere (not ZooKeeper, not the quorum) and
@@ -264,6 +269,13 @@ func (m *Migration) read(ctx context.Context, step string) (*zkreader.Snapshot, 
 	o.Progress = func(e progress.Event) { e.Phase = step; m.progress(e) }
 	if o.Logger == nil {
 		o.Logger = m.log
+	}
+	if m.opts.ReadSource != nil {
+		snap, err := m.opts.ReadSource(ctx, o.Progress)
+		if err != nil {
+			return nil, fmt.Errorf("migrate: read ZooKeeper's files: %w", err)
+		}
+		return snap, nil
 	}
 	snap, err := zkreader.Read(ctx, o)
 	if err != nil {
