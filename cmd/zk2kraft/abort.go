@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zk2kraft/zk2kraft/migrate"
-	"github.com/zk2kraft/zk2kraft/quorum"
 )
 
 func init() { register(newAbortCmd) }
@@ -19,8 +18,7 @@ func init() { register(newAbortCmd) }
 func newAbortCmd() *cobra.Command {
 	var (
 		zf       zkReadFlags
-		qaddrs   string
-		qtls     quorum.TLSFiles
+		qf       quorumFlags
 		dataDirs []string
 		yes      bool
 	)
@@ -44,7 +42,7 @@ Exit codes: 0 aborted, 1 ZooKeeper holds state another tool left (see the report
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			q, err := newQuorumClient(qaddrs, qtls)
+			q, err := qf.client()
 			if err != nil {
 				return err
 			}
@@ -82,9 +80,8 @@ Exit codes: 0 aborted, 1 ZooKeeper holds state another tool left (see the report
 			return nil
 		},
 	}
-	addZKReadFlags(cmd, &zf)
-	cmd.Flags().StringVar(&qaddrs, "quorum", "", "the quorum's client API addresses HOST:PORT,...")
-	addQuorumTLSFlags(cmd, &qtls)
+	addZKReadFlags(cmd, &zf, false)
+	qf.add(cmd, false)
 	cmd.Flags().StringArrayVar(&dataDirs, "data-dir", nil, "a stopped quorum node's data dir to delete (repeat for each node)")
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm")
 	return cmd

@@ -55,7 +55,7 @@ func newCheckCmd() *cobra.Command {
 			return nil
 		},
 	}
-	addZKReadFlags(cmd, &zf)
+	addZKReadFlags(cmd, &zf, true)
 	cmd.Flags().StringVar(&snapFile, "snapshot", "", "check a snapshot file written by `zk2kraft snapshot` instead of reading ZooKeeper")
 	cmd.Flags().BoolVar(&opts.AssignTopicIDs, "assign-topic-ids", false, "the translation will derive ids for topics without one (a missing id becomes a warning)")
 	cmd.Flags().IntVar(&opts.MaxPaths, "max-paths", 50, "znodes listed per finding")

@@ -9,18 +9,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/zk2kraft/zk2kraft/quorum"
 )
 
 func init() { register(newExportCmd) }
 
 func newExportCmd() *cobra.Command {
 	var (
-		addrs    string
-		out      string
-		tlsFiles quorum.TLSFiles
-		timeout  time.Duration
+		qf      quorumFlags
+		out     string
+		timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "export --quorum h1:a1,... --out DIR",
@@ -30,7 +27,7 @@ DIR/<end offset>-<epoch>.checkpoint in Kafka's snapshot layout (header batch, da
 MetadataImage order, footer batch), readable by Kafka's own snapshot tools.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newQuorumClient(addrs, tlsFiles)
+			c, err := qf.client()
 			if err != nil {
 				return err
 			}
@@ -60,11 +57,9 @@ MetadataImage order, footer batch), readable by Kafka's own snapshot tools.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addrs, "quorum", "", "client API addresses of the quorum's nodes: HOST:PORT,...")
+	qf.add(cmd, true)
 	cmd.Flags().StringVar(&out, "out", "", "directory to write the .checkpoint file into")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the quorum")
-	addQuorumTLSFlags(cmd, &tlsFiles)
-	cmd.MarkFlagRequired("quorum")
 	cmd.MarkFlagRequired("out")
 	return cmd
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/progress"
-	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
 	"github.com/zk2kraft/zk2kraft/translate"
 	"github.com/zk2kraft/zk2kraft/zkreader"
@@ -33,8 +32,7 @@ func newMigrateCmd() *cobra.Command {
 	var (
 		zf       zkReadFlags
 		tf       migrationTranslateFlags
-		qaddrs   string
-		qtls     quorum.TLSFiles
+		qf       quorumFlags
 		until    string
 		dryRun   bool
 		yes      bool
@@ -80,7 +78,7 @@ not confirmed), 130 interrupted (rerun to resume).`,
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			q, err := newQuorumClient(qaddrs, qtls)
+			q, err := qf.client()
 			if err != nil {
 				return err
 			}
@@ -103,6 +101,11 @@ not confirmed), 130 interrupted (rerun to resume).`,
 						fmt.Fprintln(os.Stderr, "zk2kraft: cutover: THE POINT OF NO RETURN — claiming ZooKeeper's controller role")
 					}
 				},
+			}
+			if zf.dataDir.set() {
+				if opts.ReadSource, err = dataDirSource(&zf); err != nil {
+					return withExitCode(2, err)
+				}
 			}
 			if !noMirror && newMirrorStarter != nil && !dryRun {
 				opts.StartMirror = newMirrorStarter(zo, q, topts)
@@ -129,11 +132,10 @@ not confirmed), 130 interrupted (rerun to resume).`,
 			}
 		},
 	}
-	addZKReadFlags(cmd, &zf)
+	addZKReadFlags(cmd, &zf, true)
 	addMigrationTranslateFlags(cmd, &tf)
 	fl := cmd.Flags()
-	fl.StringVar(&qaddrs, "quorum", "", "the quorum's client API addresses HOST:PORT,...")
-	addQuorumTLSFlags(cmd, &qtls)
+	qf.add(cmd, false)
 	fl.StringVar(&until, "until", "cutover", "stop after this phase: check, snapshot, copied, mirroring, verified or cutover (THE POINT OF NO RETURN)")
 	fl.BoolVar(&dryRun, "dry-run", false, "write nothing anywhere; print the plan, the findings, record counts and the estimated time")
 	fl.BoolVar(&yes, "yes", false, "confirm the cutover, THE POINT OF NO RETURN (needed for --until cutover)")

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zk2kraft/zk2kraft/dualwrite"
-	"github.com/zk2kraft/zk2kraft/quorum"
 )
 
 func init() { register(newMirrorCmd) }
@@ -19,8 +18,7 @@ func newMirrorCmd() *cobra.Command {
 	var (
 		zf       zkReadFlags
 		tf       migrationTranslateFlags
-		qaddrs   string
-		qtls     quorum.TLSFiles
+		qf       quorumFlags
 		fromZxid string
 		linger   time.Duration
 		maxBatch int
@@ -56,7 +54,7 @@ took over, the quorum refused the batches, the quorum holds no completed copy).`
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			q, err := newQuorumClient(qaddrs, qtls)
+			q, err := qf.client()
 			if err != nil {
 				return err
 			}
@@ -124,11 +122,10 @@ took over, the quorum refused the batches, the quorum holds no completed copy).`
 			return runErr
 		},
 	}
-	addZKReadFlags(cmd, &zf)
+	addZKReadFlags(cmd, &zf, false)
 	addMigrationTranslateFlags(cmd, &tf)
 	fl := cmd.Flags()
-	fl.StringVar(&qaddrs, "quorum", "", "the quorum's client API addresses HOST:PORT,...")
-	addQuorumTLSFlags(cmd, &qtls)
+	qf.add(cmd, false)
 	fl.StringVar(&fromZxid, "from-zxid", "", "position when the quorum holds none yet: the snapshot's zxid (default: migrate.snapshot_zxid in the quorum)")
 	fl.DurationVar(&linger, "linger", 2*time.Millisecond, "how long a change waits for others to share its batch")
 	fl.IntVar(&maxBatch, "max-batch", 2000, "records per batch (one object's records are never split)")

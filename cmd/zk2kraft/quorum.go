@@ -27,7 +27,26 @@ func newQuorumCmd() *cobra.Command {
 	return cmd
 }
 
-// tlsFlags are the mutual-TLS flags of every command that talks to a quorum.
+// quorumFlags are --quorum and the mutual-TLS flags of every command that talks
+// to a quorum as a client.
+type quorumFlags struct {
+	addrs string
+	tls   quorum.TLSFiles
+}
+
+// add registers --quorum (required when required is set) and the TLS flags.
+func (f *quorumFlags) add(cmd *cobra.Command, required bool) {
+	cmd.Flags().StringVar(&f.addrs, "quorum", "", "the quorum's client API addresses HOST:PORT,...")
+	addQuorumTLSFlags(cmd, &f.tls)
+	if required {
+		cmd.MarkFlagRequired("quorum")
+	}
+}
+
+// client builds the quorum client the flags describe.
+func (f *quorumFlags) client() (*client.Client, error) { return newQuorumClient(f.addrs, f.tls) }
+
+// addQuorumTLSFlags adds the mutual-TLS flags (also used by quorum run for its own listeners).
 func addQuorumTLSFlags(cmd *cobra.Command, f *quorum.TLSFiles) {
 	cmd.Flags().StringVar(&f.CA, "tls-ca", "", "PEM CA bundle that signs every node and client certificate (mutual TLS)")
 	cmd.Flags().StringVar(&f.Cert, "tls-cert", "", "PEM certificate this process presents (serverAuth + clientAuth)")
@@ -136,9 +155,8 @@ func newQuorumClient(addrs string, tlsFiles quorum.TLSFiles) (*client.Client, er
 
 func newQuorumStatusCmd() *cobra.Command {
 	var (
-		addrs    string
-		tlsFiles quorum.TLSFiles
-		timeout  time.Duration
+		qf      quorumFlags
+		timeout time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "status --quorum h1:a1,h2:a2,...",
@@ -148,7 +166,7 @@ one leader, 1 when the quorum is degraded (a node unreachable, no leader, state 
 node answers.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newQuorumClient(addrs, tlsFiles)
+			c, err := qf.client()
 			if err != nil {
 				return err
 			}
@@ -166,10 +184,8 @@ node answers.`,
 			return quorumHealth(all)
 		},
 	}
-	cmd.Flags().StringVar(&addrs, "quorum", "", "client API addresses of the quorum's nodes: HOST:PORT,...")
+	qf.add(cmd, true)
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the nodes")
-	addQuorumTLSFlags(cmd, &tlsFiles)
-	cmd.MarkFlagRequired("quorum")
 	return cmd
 }
 

@@ -40,7 +40,9 @@ type zkReadFlags struct {
 // zkAuthEnv holds --zk-auth when it should not appear in the process list.
 const zkAuthEnv = "ZK2KRAFT_ZK_AUTH"
 
-func addZKReadFlags(cmd *cobra.Command, f *zkReadFlags) {
+// addZKReadFlags adds the ZooKeeper connection flags; withDataDir adds the
+// offline source (--zk-data-dir ...) for commands that can read from it.
+func addZKReadFlags(cmd *cobra.Command, f *zkReadFlags, withDataDir bool) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.connect, "zk", "", "ZooKeeper connect string HOST:PORT[,HOST:PORT...][/chroot] (as the brokers' zookeeper.connect)")
 	fl.StringVar(&f.chroot, "chroot", "", "Kafka chroot in ZooKeeper, e.g. /kafka (or put it in --zk)")
@@ -54,7 +56,9 @@ func addZKReadFlags(cmd *cobra.Command, f *zkReadFlags) {
 	fl.IntVar(&f.connections, "zk-connections", 0, "connections to ZooKeeper (default 1 with multiRead, 3 with gets)")
 	fl.StringVar(&f.mode, "read-mode", "auto", "auto (multiRead on ZooKeeper 3.6+, else pipelined gets), multiread or get")
 	fl.DurationVar(&f.sessionTimeout, "zk-session-timeout", 10*time.Second, "ZooKeeper session timeout")
-	addDataDirFlags(cmd, &f.dataDir)
+	if withDataDir {
+		addDataDirFlags(cmd, &f.dataDir)
+	}
 }
 
 // options turns the flags into zkreader.Options; errors never echo the password.
@@ -94,7 +98,7 @@ func (f *zkReadFlags) options(progressFn progress.Func, logger *slog.Logger) (zk
 // readSnapshot reads ZooKeeper with progress on stderr when it is a terminal.
 func readSnapshot(ctx context.Context, f *zkReadFlags) (*zkreader.Snapshot, error) {
 	if f.dataDir.set() {
-		return readDataDirSnapshot(ctx, &f.dataDir, f.connect, f.chroot)
+		return readDataDirSnapshot(ctx, f)
 	}
 	var pf progress.Func
 	var pr *stderrProgress
@@ -227,7 +231,7 @@ func newSnapshotCmd() *cobra.Command {
 			return nil
 		},
 	}
-	addZKReadFlags(cmd, &zf)
+	addZKReadFlags(cmd, &zf, true)
 	cmd.Flags().StringVar(&out, "out", "", "snapshot file to write")
 	return cmd
 }

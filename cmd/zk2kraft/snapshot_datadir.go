@@ -19,10 +19,7 @@ import (
 // dataDirFlags select an offline read of ZooKeeper's own files instead of
 // an online read: --zk-data-dir DIR [--zk-data-log-dir DIR] [--at-zxid Z].
 //
-// Wiring (three lines in the zkreader engineer's snapshot.go): a field
-// `dataDir dataDirFlags` in zkReadFlags, `addDataDirFlags(cmd, &f.dataDir)`
-// in addZKReadFlags, and at the top of readSnapshot
-// `if f.dataDir.set() { return readDataDirSnapshot(ctx, &f.dataDir, f.connect, f.chroot) }`.
+// Commands that can read offline register them through addZKReadFlags(..., true).
 type dataDirFlags struct {
 	dir    string
 	logDir string
@@ -70,28 +67,48 @@ func (f *dataDirFlags) options(connect, chroot string) (datadir.Options, error) 
 
 // readDataDirSnapshot reads a data dir with progress on stderr when it is a
 // terminal; where the replay stopped goes to the log.
-func readDataDirSnapshot(ctx context.Context, f *dataDirFlags, connect, chroot string) (*zkreader.Snapshot, error) {
-	o, err := f.options(connect, chroot)
+func readDataDirSnapshot(ctx context.Context, f *zkReadFlags) (*zkreader.Snapshot, error) {
+	read, err := dataDirSource(f)
 	if err != nil {
 		return nil, withExitCode(2, err)
 	}
+	var pf progress.Func
 	var pr *stderrProgress
 	if isTerminal(os.Stderr) {
 		pr = &stderrProgress{w: os.Stderr}
-		o.Progress = progress.Func(pr.show)
+		pf = pr.show
 	}
-	o.Logger = slog.Default()
-	snap, rep, err := datadir.Read(ctx, o)
+	snap, err := read(ctx, pf)
 	if pr != nil {
 		pr.done()
 	}
 	if err != nil {
 		return nil, withExitCode(2, err)
 	}
-	slog.Info("data dir read", "snapshot", rep.Snapshot, "logs", len(rep.Logs), "txns", rep.Txns,
-		"zxid", fmt.Sprintf("%#x", rep.Zxid), "torn_tail", rep.TornTail, "skipped_snapshots", len(rep.Skipped))
-	for _, s := range rep.Skipped {
-		slog.Warn("snapshot not used", "why", s)
-	}
 	return snap, nil
+}
+
+// dataDirSource reads --zk-data-dir (snapshot, check, translate, and migrate's
+// ReadSource: the check and the copy read ZooKeeper's own files at one zxid
+// with no load on the ensemble; the mirror then catches up online from the
+// zxid reached).
+func dataDirSource(f *zkReadFlags) (func(context.Context, progress.Func) (*zkreader.Snapshot, error), error) {
+	o, err := f.dataDir.options(f.connect, f.chroot)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, pf progress.Func) (*zkreader.Snapshot, error) {
+		o := o
+		o.Progress, o.Logger = pf, slog.Default()
+		snap, rep, err := datadir.Read(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		slog.Info("data dir read", "snapshot", rep.Snapshot, "logs", len(rep.Logs), "txns", rep.Txns,
+			"zxid", fmt.Sprintf("%#x", rep.Zxid), "torn_tail", rep.TornTail, "skipped_snapshots", len(rep.Skipped))
+		for _, s := range rep.Skipped {
+			slog.Warn("snapshot not used", "why", s)
+		}
+		return snap, nil
+	}, nil
 }

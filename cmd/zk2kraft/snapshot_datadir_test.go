@@ -50,16 +50,16 @@ func TestDataDirFlags(t *testing.T) {
 }
 
 func TestReadDataDirSnapshot(t *testing.T) {
-	f := dataDirFlags{dir: "../../zkreader/datadir/testdata/zk"}
-	s, err := readDataDirSnapshot(context.Background(), &f, "", "/kafka")
+	f := zkReadFlags{chroot: "/kafka", dataDir: dataDirFlags{dir: "../../zkreader/datadir/testdata/zk"}}
+	s, err := readDataDirSnapshot(context.Background(), &f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Topics) == 0 || s.MaxZxid == 0 || !strings.HasPrefix(s.Source, "datadir:") {
 		t.Fatalf("topics %d, max zxid %#x, source %q", len(s.Topics), s.MaxZxid, s.Source)
 	}
-	f.dir = t.TempDir()
-	if _, err := readDataDirSnapshot(context.Background(), &f, "", ""); err == nil || exitCode(err) != 2 {
+	f.dataDir.dir, f.chroot = t.TempDir(), ""
+	if _, err := readDataDirSnapshot(context.Background(), &f); err == nil || exitCode(err) != 2 {
 		t.Fatalf("empty dir: err %v", err)
 	}
 }

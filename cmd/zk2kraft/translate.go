@@ -55,7 +55,7 @@ Exit codes: 0 translated, 1 blocker findings (the migration must not start), 2 u
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runTranslate(cmd, f) },
 	}
-	addZKReadFlags(cmd, &f.zk)
+	addZKReadFlags(cmd, &f.zk, true)
 	fl := cmd.Flags()
 	fl.StringVar(&f.snapshot, "snapshot", "", "read a snapshot file written by 'zk2kraft snapshot' instead of ZooKeeper")
 	fl.StringVarP(&f.output, "output", "o", "text", "text, json or checkpoint")

@@ -12,7 +12,6 @@ import (
 
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/progress"
-	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/translate"
 	"github.com/zk2kraft/zk2kraft/verify"
 )
@@ -61,8 +60,7 @@ func newVerifyCmd() *cobra.Command {
 	var (
 		zf      zkReadFlags
 		tf      migrationTranslateFlags
-		qaddrs  string
-		qtls    quorum.TLSFiles
+		qf      quorumFlags
 		rounds  int
 		timeout time.Duration
 	)
@@ -87,7 +85,7 @@ Exit codes: 0 parity, 1 differences (or still in flight at the deadline), 2 coul
 			if err != nil {
 				return withExitCode(2, err)
 			}
-			q, err := newQuorumClient(qaddrs, qtls)
+			q, err := qf.client()
 			if err != nil {
 				return err
 			}
@@ -116,10 +114,9 @@ Exit codes: 0 parity, 1 differences (or still in flight at the deadline), 2 coul
 			return nil
 		},
 	}
-	addZKReadFlags(cmd, &zf)
+	addZKReadFlags(cmd, &zf, false)
 	addMigrationTranslateFlags(cmd, &tf)
-	cmd.Flags().StringVar(&qaddrs, "quorum", "", "the quorum's client API addresses HOST:PORT,...")
-	addQuorumTLSFlags(cmd, &qtls)
+	qf.add(cmd, false)
 	cmd.Flags().IntVar(&rounds, "rounds", 10, "at most this many comparisons")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "give up (exit 1, in flight) after this long")
 	return cmd

@@ -82,7 +82,7 @@ Exit codes: 0 cut over or aborted, 2 error, 130 left before the cutover (rerun o
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runWizard(cmd, &f) },
 	}
-	addZKReadFlags(cmd, &f.zf)
+	addZKReadFlags(cmd, &f.zf, false)
 	addMigrationTranslateFlags(cmd, &f.tf)
 	fl := cmd.Flags()
 	fl.StringVar(&f.quorum, "quorum", "", "the quorum's client API addresses HOST:PORT,...")
