@@ -179,12 +179,17 @@ func BenchmarkDataDirFiles(b *testing.B) {
 		b.Skip("set ZK2KRAFT_BENCH_DATADIR")
 	}
 	for b.Loop() {
+		c0 := cpuTime()
 		s, rep, err := datadir.Read(context.Background(), datadir.Options{DataDir: dir, Chroot: os.Getenv("ZK2KRAFT_BENCH_CHROOT")})
+		b.ReportMetric((cpuTime() - c0).Seconds(), "cpu-s")
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(s.ZnodesRead), "znodes")
 		b.ReportMetric(float64(rep.Znodes), "tree-znodes")
+		b.ReportMetric(rep.Load.Seconds(), "load-s")
+		b.ReportMetric(rep.Replay.Seconds(), "replay-s")
+		b.ReportMetric(rep.Build.Seconds(), "build-s")
 	}
 }
 
@@ -212,5 +217,8 @@ func BenchmarkScaleDataDir(b *testing.B) {
 	want = nil
 	for b.Loop() {
 		benchOfflineVsOnline(b, env.ConnectString(), env.DataDir(1), "/scale", partitions)
+	}
+	if keep := os.Getenv("ZK2KRAFT_BENCH_KEEP_DATADIR"); keep != "" {
+		copyDir(b, env.DataDir(1), keep) // for profiling BenchmarkDataDirFiles
 	}
 }

@@ -109,21 +109,22 @@ func listFiles(dir, prefix string) ([]dataFile, error) {
 	return out, nil
 }
 
-// readSnapshotFile reads a snapshot into memory, decompressing .gz.
-func readSnapshotFile(path string) ([]byte, error) {
+// readSnapshotFile reads a snapshot into memory, decompressing .gz (a plain
+// one is mapped, see mapFile). release frees the bytes.
+func readSnapshotFile(path string) (_ []byte, release func(), _ error) {
 	switch {
 	case strings.HasSuffix(path, ".snappy"):
-		return nil, &FormatError{File: path, Msg: "snappy-compressed snapshots are not supported; decompress it or let ZooKeeper write gzip or plain snapshots (zookeeper.snapshot.compression.method)"}
+		return nil, nil, &FormatError{File: path, Msg: "snappy-compressed snapshots are not supported; decompress it or let ZooKeeper write gzip or plain snapshots (zookeeper.snapshot.compression.method)"}
 	case strings.HasSuffix(path, ".gz"):
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer f.Close()
 		st, _ := f.Stat()
 		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
 		if err != nil {
-			return nil, &FormatError{File: path, Msg: "not a gzip stream: " + err.Error()}
+			return nil, nil, &FormatError{File: path, Msg: "not a gzip stream: " + err.Error()}
 		}
 		buf := make([]byte, 0, st.Size()*4+512)
 		for {
@@ -133,28 +134,30 @@ func readSnapshotFile(path string) ([]byte, error) {
 			n, err := zr.Read(buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
 			if err == io.EOF {
-				return buf, nil
+				return buf, func() {}, nil
 			}
 			if err != nil {
-				return nil, &FormatError{File: path, Offset: int64(len(buf)), Msg: "gzip stream broken (offset in the uncompressed stream): " + err.Error()}
+				return nil, nil, &FormatError{File: path, Offset: int64(len(buf)), Msg: "gzip stream broken (offset in the uncompressed stream): " + err.Error()}
 			}
 		}
 	default:
-		return os.ReadFile(path) // read-only
+		return mapFile(path)
 	}
 }
 
 // loadSnapshot parses one snapshot file into a new tree.
 func loadSnapshot(path, chroot string) (*tree, snapInfo, error) {
-	b, err := readSnapshotFile(path)
+	b, release, err := readSnapshotFile(path)
 	if err != nil {
 		return nil, snapInfo{}, err
 	}
 	t := newTree(chroot, len(b)/128)
 	info, err := parseSnapshot(path, b, t)
 	if err != nil {
+		release()
 		return nil, info, err
 	}
+	t.release = release
 	return t, info, nil
 }
 
@@ -206,6 +209,7 @@ func load(ctx context.Context, o Options) (*tree, *Report, error) {
 			continue
 		}
 		if o.AtZxid > 0 && si.DigestZxid > o.AtZxid {
+			st.release()
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: fuzzy until zxid %#x, after --at-zxid %#x", s.path, si.DigestZxid, o.AtZxid))
 			continue
 		}
@@ -218,10 +222,16 @@ func load(ctx context.Context, o Options) (*tree, *Report, error) {
 		}
 		return nil, rep, fmt.Errorf("data dir %s: no usable snapshot: %s", o.DataDir, strings.Join(why, "; "))
 	}
+	kept := false
+	defer func() {
+		if !kept {
+			t.release()
+		}
+	}()
 	rep.Snapshot, rep.SnapshotZxid, rep.FuzzyUntil = snap.path, snap.zxid, info.DigestZxid
 	rep.Load = time.Since(start)
 	o.Logger.Info("snapshot loaded", "file", snap.path, "zxid", fmt.Sprintf("%#x", snap.zxid), "nodes", info.Nodes,
-		"kept", len(t.nodes), "seconds", rep.Load.Seconds())
+		"kept", t.count, "seconds", rep.Load.Seconds())
 
 	// FileTxnSnapLog.restore: the logs after the snapshot's zxid, and the
 	// newest one that starts at or before it.
@@ -255,9 +265,10 @@ func load(ctx context.Context, o Options) (*tree, *Report, error) {
 		return nil, rep, fmt.Errorf("data dir %s: snapshot %s holds changes up to zxid %#x but the transaction logs end at %#x: the tree would not be consistent (copy the logs too)",
 			o.DataDir, snap.path, info.DigestZxid, last)
 	}
-	rep.Znodes = len(t.nodes)
+	rep.Znodes = t.count
 	o.Logger.Info("transaction logs replayed", "logs", len(rep.Logs), "txns", rep.Txns, "zxid", fmt.Sprintf("%#x", last),
 		"torn_tail", rep.TornTail, "seconds", rep.Replay.Seconds())
+	kept = true
 	return t, rep, nil
 }
 
@@ -343,6 +354,7 @@ func Read(ctx context.Context, o Options) (*zkreader.Snapshot, *Report, error) {
 	if err != nil {
 		return nil, rep, err
 	}
+	defer t.release() // the model holds nothing of the tree's memory
 	start := time.Now()
 	src := "datadir:" + o.DataDir
 	snap, err := zkreader.ReadTree(ctx, t, zkreader.TreeOptions{Chroot: o.Chroot, Source: src, Progress: o.Progress, Logger: o.Logger})

@@ -40,10 +40,10 @@ func FuzzSnapshot(f *testing.F) {
 			}
 			return
 		}
-		if tr.nodes[""] == nil {
+		if tr.root == nil {
 			t.Fatal("parsed without a root")
 		}
-		if _, ok := tr.nodes["/kafka"]; ok {
+		if tr.lookup("/kafka") != nil {
 			if _, err := zkreader.ReadTree(context.Background(), tr, zkreader.TreeOptions{Chroot: "/kafka"}); err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func FuzzTxnLog(f *testing.F) {
 				return
 			}
 		}
-		if _, err := zkreader.ReadTree(context.Background(), tr, zkreader.TreeOptions{Chroot: "/kafka"}); err != nil && tr.nodes["/kafka"] != nil {
+		if _, err := zkreader.ReadTree(context.Background(), tr, zkreader.TreeOptions{Chroot: "/kafka"}); err != nil && tr.lookup("/kafka") != nil {
 			t.Fatal(err)
 		}
 	})

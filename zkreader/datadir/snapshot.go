@@ -2,8 +2,8 @@ package datadir
 
 import (
 	"encoding"
+	"encoding/binary"
 	"hash/adler32"
-	"sync"
 )
 
 const (
@@ -64,11 +64,8 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 		r.i64("acl cache key")
 		r.skipACLs("acl cache entry")
 	}
-	// The Adler32 of every prefix runs alongside the parse, and so do the
-	// map inserts (the parse links children itself): on two cores this
-	// nearly halves the load.
+	// The Adler32 of every prefix runs alongside the parse.
 	sums := startPrefixSums(b)
-	ins := startInserter(t)
 	// nodes in pre-order; the parent of each is on the stack
 	stack := make([]*node, 0, 32)
 	paths := make([]string, 0, 32)
@@ -82,21 +79,39 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 			break
 		}
 		data := r.buffer("node data")
-		r.i64("node acl")
-		var s stat
-		s.czxid = r.i64("czxid")
-		s.mzxid = r.i64("mzxid")
-		s.ctime = r.i64("ctime")
-		s.mtime = r.i64("mtime")
-		s.version = r.i32("version")
-		s.cversion = r.i32("cversion")
-		s.aversion = r.i32("aversion")
-		s.owner = r.i64("ephemeralOwner")
-		s.pzxid = r.i64("pzxid")
+		// acl long, then StatPersisted: czxid, mzxid, ctime, mtime longs,
+		// version, cversion, aversion ints, ephemeralOwner, pzxid longs
+		if r.err == nil && len(r.b)-r.off < 8+60 {
+			// truncated: say which field
+			r.i64("node acl")
+			r.i64("czxid")
+			r.i64("mzxid")
+			r.i64("ctime")
+			r.i64("mtime")
+			r.i32("version")
+			r.i32("cversion")
+			r.i32("aversion")
+			r.i64("ephemeralOwner")
+			r.i64("pzxid")
+		}
 		if r.err != nil {
 			break
 		}
+		sb := r.b[r.off+8 : r.off+8+60]
+		r.off += 8 + 60
+		s := stat{
+			czxid:    int64(binary.BigEndian.Uint64(sb[0:])),
+			mzxid:    int64(binary.BigEndian.Uint64(sb[8:])),
+			ctime:    int64(binary.BigEndian.Uint64(sb[16:])),
+			mtime:    int64(binary.BigEndian.Uint64(sb[24:])),
+			version:  int32(binary.BigEndian.Uint32(sb[32:])),
+			cversion: int32(binary.BigEndian.Uint32(sb[36:])),
+			aversion: int32(binary.BigEndian.Uint32(sb[40:])),
+			owner:    int64(binary.BigEndian.Uint64(sb[44:])),
+			pzxid:    int64(binary.BigEndian.Uint64(sb[52:])),
+		}
 		info.Nodes++
+		var name string
 		if path == "" {
 			if len(paths) != 0 {
 				r.off = at
@@ -104,8 +119,9 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 				break
 			}
 		} else {
-			parent, name := splitPath(path)
-			for len(paths) > 0 && paths[len(paths)-1] != parent {
+			var parent string
+			parent, name = splitPath(path)
+			for len(paths) > 0 && (len(paths[len(paths)-1]) != len(parent) || paths[len(paths)-1] != parent) {
 				paths = paths[:len(paths)-1]
 				stack = stack[:len(stack)-1]
 			}
@@ -118,24 +134,21 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 		var nd *node
 		if t.keep(path) {
 			nd = t.alloc()
-			nd.data, nd.st = data, s
-			if len(stack) > 0 {
-				p := stack[len(stack)-1]
-				_, name := splitPath(path)
-				p.children = append(p.children, name)
+			nd.name, nd.data, nd.st = name, data, s
+			if len(stack) == 0 {
+				t.root = nd
+			} else if p := stack[len(stack)-1]; p != nil && !p.addKid(nd) {
+				r.off = at
+				r.fail("node %q appears twice", path)
+				break
 			}
-			ins.add(path, nd, at)
+			t.count++
 			t.addEphemeral(s.owner, path)
 		}
 		stack = append(stack, nd) // nil for a node outside the chroot
 		paths = append(paths, path)
 	}
-	if dupAt, dupPath := ins.finish(); dupAt >= 0 && (r.err == nil || int64(dupAt) < r.err.Offset) {
-		r.err = nil
-		r.off = dupAt
-		r.fail("node %q appears twice", dupPath)
-	}
-	if r.err == nil && t.nodes[""] == nil {
+	if r.err == nil && t.root == nil {
 		r.fail("snapshot has no root node")
 	}
 	seal := func(what string) {
@@ -212,69 +225,4 @@ func (p *prefixSums) sum(n int) uint32 {
 	}
 	h.Write(p.b[k*sumChunk : n])
 	return h.Sum32()
-}
-
-// inserter puts parsed nodes into the tree's map on its own goroutine.
-type inserter struct {
-	t       *tree
-	cur     []pendingNode
-	batches chan []pendingNode
-	free    chan []pendingNode
-	wg      sync.WaitGroup
-	dupAt   int
-	dupPath string
-}
-
-type pendingNode struct {
-	path string
-	nd   *node
-	at   int
-}
-
-func startInserter(t *tree) *inserter {
-	in := &inserter{t: t, batches: make(chan []pendingNode, 8), free: make(chan []pendingNode, 8), dupAt: -1}
-	in.wg.Add(1)
-	go func() {
-		defer in.wg.Done()
-		for batch := range in.batches {
-			for _, e := range batch {
-				before := len(t.nodes)
-				t.nodes[e.path] = e.nd
-				if len(t.nodes) == before && in.dupAt < 0 {
-					in.dupAt, in.dupPath = e.at, e.path
-				}
-			}
-			select {
-			case in.free <- batch[:0]:
-			default:
-			}
-		}
-	}()
-	return in
-}
-
-func (in *inserter) add(path string, nd *node, at int) {
-	if in.cur == nil {
-		select {
-		case in.cur = <-in.free:
-		default:
-			in.cur = make([]pendingNode, 0, 2048)
-		}
-	}
-	in.cur = append(in.cur, pendingNode{path, nd, at})
-	if len(in.cur) == cap(in.cur) {
-		in.batches <- in.cur
-		in.cur = nil
-	}
-}
-
-// finish waits for every insert; it returns the offset and path of the
-// first duplicate node (-1 if none).
-func (in *inserter) finish() (int, string) {
-	if len(in.cur) > 0 {
-		in.batches <- in.cur
-	}
-	close(in.batches)
-	in.wg.Wait()
-	return in.dupAt, in.dupPath
 }

@@ -15,24 +15,41 @@ type stat struct {
 }
 
 type node struct {
-	data     []byte
-	children []string
-	st       stat
+	name  string // the last element of the path ("" for the root)
+	data  []byte
+	kids  []*node
+	index map[string]int32 // name -> position in kids, for dirs of more than smallDir kids
+	st    stat
 }
 
-// tree is ZooKeeper's DataTree as far as a read needs it: nodes by path
-// (the root is ""), children, persisted stats, and ephemerals by session.
-// Only the chroot's subtree and its ancestors are kept (keep).
+// smallDir is the number of children up to which a node's children are
+// searched by a scan instead of its index.
+const smallDir = 8
+
+// tree is ZooKeeper's DataTree as far as a read needs it: nodes linked to
+// their children, persisted stats, and ephemerals by session. Only the
+// chroot's subtree and its ancestors are kept (keep). A path is looked up
+// from the root one element at a time, starting from the longest prefix
+// it shares with the previous lookup (reads and replays go through the
+// tree in order, so that is mostly one or two steps).
 type tree struct {
-	nodes      map[string]*node
+	root       *node
+	count      int // nodes in the tree
 	slab       []node
 	slabSize   int
 	ephemerals map[int64][]string
 	chroot     string // "" or "/kafka"
+	release    func() // frees the snapshot's bytes the tree points into
+
+	// the previous lookup: its path and the node at the end of every
+	// element of it (cnodes[i] ends at cends[i]; the root ends at 0)
+	cpath  []byte
+	cends  []int
+	cnodes []*node
 }
 
 func newTree(chroot string, sizeHint int) *tree {
-	return &tree{nodes: make(map[string]*node, sizeHint), ephemerals: map[int64][]string{}, chroot: chroot}
+	return &tree{ephemerals: map[int64][]string{}, chroot: chroot, slabSize: min(max(sizeHint/4, 64), 8192), release: func() {}}
 }
 
 // keep reports whether path belongs to the chroot's subtree or is one of
@@ -56,6 +73,80 @@ func (t *tree) alloc() *node {
 	n := &t.slab[0]
 	t.slab = t.slab[1:]
 	return n
+}
+
+// child returns n's child called name, or nil.
+func (n *node) child(name string) *node {
+	if n.index != nil {
+		if i, ok := n.index[name]; ok {
+			return n.kids[i]
+		}
+		return nil
+	}
+	for _, k := range n.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// addKid links k under n; it reports false (and links nothing) when n
+// has a child of that name already.
+func (n *node) addKid(k *node) bool {
+	if n.index == nil {
+		for _, o := range n.kids {
+			if o.name == k.name {
+				return false
+			}
+		}
+		n.kids = append(n.kids, k)
+		if len(n.kids) > smallDir {
+			n.index = make(map[string]int32, 2*len(n.kids))
+			for i, o := range n.kids {
+				n.index[o.name] = int32(i)
+			}
+		}
+		return true
+	}
+	if _, dup := n.index[k.name]; dup {
+		return false
+	}
+	n.index[k.name] = int32(len(n.kids))
+	n.kids = append(n.kids, k)
+	return true
+}
+
+// removeKid unlinks n's child called name and returns it (nil if none).
+func (n *node) removeKid(name string) *node {
+	i := -1
+	if n.index != nil {
+		if x, ok := n.index[name]; ok {
+			i = int(x)
+			delete(n.index, name)
+		}
+	} else {
+		for x, k := range n.kids {
+			if k.name == name {
+				i = x
+				break
+			}
+		}
+	}
+	if i < 0 {
+		return nil
+	}
+	k := n.kids[i]
+	last := len(n.kids) - 1
+	if i != last {
+		n.kids[i] = n.kids[last]
+		if n.index != nil {
+			n.index[n.kids[i].name] = int32(i)
+		}
+	}
+	n.kids[last] = nil
+	n.kids = n.kids[:last]
+	return k
 }
 
 // ephemeral reports whether owner is a session (not a container or TTL
@@ -105,12 +196,59 @@ func splitPath(path string) (parent, child string) {
 	return path[:i], path[i+1:]
 }
 
-// lookup maps a client path ("/" is the root) to the node.
+// lookup maps a path ("" and "/" are the root) to its node, or nil.
 func (t *tree) lookup(path string) *node {
-	if path == "/" {
-		path = ""
+	if t.root == nil {
+		return nil
 	}
-	return t.nodes[path]
+	if path == "" || path == "/" {
+		return t.root
+	}
+	if path[0] != '/' {
+		return nil
+	}
+	// the longest cached prefix of path that ends at an element boundary
+	k := 0
+	if len(t.cends) > 0 {
+		m := min(len(path), len(t.cpath))
+		i := 0
+		for i < m && path[i] == t.cpath[i] {
+			i++
+		}
+		// elements 1..k end at or before i, at a boundary of path too
+		for k = len(t.cends) - 1; k > 0; k-- {
+			e := t.cends[k]
+			if e <= i && (e == len(path) || path[e] == '/') {
+				break
+			}
+		}
+	} else {
+		t.cpath, t.cends, t.cnodes = t.cpath[:0], append(t.cends[:0], 0), append(t.cnodes[:0], t.root)
+	}
+	n := t.cnodes[k]
+	pos := t.cends[k]
+	t.cends, t.cnodes = t.cends[:k+1], t.cnodes[:k+1]
+	t.cpath = append(t.cpath[:pos], path[pos:]...)
+	for pos < len(path) {
+		// path[pos] == '/'
+		end := pos + 1
+		for end < len(path) && path[end] != '/' {
+			end++
+		}
+		n = n.child(path[pos+1 : end])
+		if n == nil {
+			t.cpath = t.cpath[:pos]
+			return nil
+		}
+		t.cends, t.cnodes = append(t.cends, end), append(t.cnodes, n)
+		pos = end
+	}
+	return n
+}
+
+// forget drops the lookup cache (a node on its path may be gone).
+func (t *tree) forget() {
+	t.cpath, t.cends, t.cnodes = t.cpath[:0], t.cends[:0], t.cnodes[:0]
 }
 
 // Get implements zkreader.Tree.
@@ -124,7 +262,7 @@ func (t *tree) Get(path string) ([]byte, zkreader.Stat, bool) {
 		Czxid: s.czxid, Mzxid: s.mzxid, Pzxid: s.pzxid, Ctime: s.ctime, Mtime: s.mtime, Version: s.version,
 		// DataNode.copyStat: the persisted cversion counts creates; clients
 		// see creates plus deletes.
-		Cversion:       s.cversion*2 - int32(len(n.children)),
+		Cversion:       s.cversion*2 - int32(len(n.kids)),
 		EphemeralOwner: clientOwner(s.owner),
 	}, true
 }
@@ -135,7 +273,25 @@ func (t *tree) Children(path string) ([]string, bool) {
 	if n == nil {
 		return nil, false
 	}
-	return n.children, true
+	// the names are copied (into one string): a reader may keep them
+	// (e.g. pending deletions), the tree's memory is released after the read
+	size := 0
+	for _, k := range n.kids {
+		size += len(k.name)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, k := range n.kids {
+		sb.WriteString(k.name)
+	}
+	all := sb.String()
+	names := make([]string, len(n.kids))
+	off := 0
+	for i, k := range n.kids {
+		names[i] = all[off : off+len(k.name)]
+		off += len(k.name)
+	}
+	return names, true
 }
 
 // The txn handlers below follow DataTree.createNode, deleteNode, setData
@@ -149,11 +305,11 @@ func (t *tree) create(path string, data []byte, owner int64, parentCVersion int3
 		return false
 	}
 	pp, name := splitPath(path)
-	parent := t.nodes[pp]
+	parent := t.lookup(pp)
 	if parent == nil {
 		return false
 	}
-	if t.nodes[path] != nil {
+	if parent.child(name) != nil {
 		return true
 	}
 	if parentCVersion == -1 {
@@ -164,10 +320,10 @@ func (t *tree) create(path string, data []byte, owner int64, parentCVersion int3
 		parent.st.pzxid = zxid
 	}
 	n := t.alloc()
-	n.data = data
+	n.name, n.data = name, data
 	n.st = stat{czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, owner: owner}
-	parent.children = append(parent.children, name)
-	t.nodes[path] = n
+	parent.addKid(n)
+	t.count++
 	t.addEphemeral(owner, path)
 	return false
 }
@@ -175,7 +331,7 @@ func (t *tree) create(path string, data []byte, owner int64, parentCVersion int3
 // setCversionPzxid is DataTree.setCversionPzxid (a replayed create that
 // found its node already there).
 func (t *tree) setCversionPzxid(path string, cversion int32, zxid int64) {
-	n := t.nodes[path]
+	n := t.lookup(path)
 	if n == nil {
 		return
 	}
@@ -193,35 +349,38 @@ func (t *tree) delete(path string, zxid int64) {
 		return
 	}
 	pp, name := splitPath(path)
-	parent := t.nodes[pp]
+	parent := t.lookup(pp)
 	if parent == nil {
 		return
 	}
-	for i, c := range parent.children {
-		if c == name {
-			last := len(parent.children) - 1
-			parent.children[i] = parent.children[last]
-			parent.children[last] = ""
-			parent.children = parent.children[:last]
-			break
-		}
-	}
+	n := parent.removeKid(name)
 	if zxid > parent.st.pzxid {
 		parent.st.pzxid = zxid
 	}
-	n := t.nodes[path]
 	if n == nil {
 		return
 	}
-	delete(t.nodes, path)
+	t.forget()
+	t.count -= subtreeSize(n)
 	t.removeEphemeral(n.st.owner, path)
-	// A node with children cannot be deleted in ZooKeeper; its subtree is
-	// gone from the map only if the log deleted it child first.
+	// A node with children cannot be deleted in ZooKeeper; one deleted
+	// here (a replay over a fuzzy snapshot) takes its subtree with it.
+}
+
+func subtreeSize(n *node) int {
+	c := 1
+	for _, k := range n.kids {
+		c += subtreeSize(k)
+	}
+	return c
 }
 
 func (t *tree) setData(path string, data []byte, version int32, zxid, time int64) {
-	n := t.nodes[path]
-	if n == nil || !t.keep(path) {
+	if !t.keep(path) {
+		return
+	}
+	n := t.lookup(path)
+	if n == nil {
 		return
 	}
 	n.data = data
@@ -231,11 +390,10 @@ func (t *tree) setData(path string, data []byte, version int32, zxid, time int64
 }
 
 func (t *tree) setACL(path string, version int32) {
-	if n := t.nodes[path]; n != nil {
+	if n := t.lookup(path); n != nil {
 		n.st.aversion = version
 	}
 }
-
 // killSession deletes the session's ephemerals: those the CloseSessionTxn
 // lists, then any others the tree knows of.
 func (t *tree) killSession(session, zxid int64, listed []string) {
