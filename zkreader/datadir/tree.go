@@ -394,6 +394,7 @@ func (t *tree) setACL(path string, version int32) {
 		n.st.aversion = version
 	}
 }
+
 // killSession deletes the session's ephemerals: those the CloseSessionTxn
 // lists, then any others the tree knows of.
 func (t *tree) killSession(session, zxid int64, listed []string) {
