@@ -25,7 +25,10 @@ type op struct {
 	kind opKind
 	path string     // without chroot
 	part *Partition // the partition whose state this reads (state ops only)
-	done func(o *op, r *reply)
+	// topic marks the read of a topic znode (its reply may carry the
+	// topic parsed by ReadTree's reader)
+	topic bool
+	done  func(o *op, r *reply)
 }
 
 // reply is the result of one op. data and children are only valid during
@@ -37,6 +40,10 @@ type reply struct {
 	children []string
 	stat     Stat
 	hasStat  bool
+	// state and topic are the partition state or topic already parsed
+	// from data by ReadTree's reader (nil: the handler parses data itself)
+	state *PartitionState
+	topic *Topic
 }
 
 // engine runs a queue of reads over one or more connections, in multiRead

@@ -9,7 +9,13 @@ package zkreader
 // encoding/json, which produces the precise finding. FuzzFastPathAgrees
 // checks that both paths agree whenever the fast one succeeds.
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/zk2kraft/zk2kraft/kafka"
+)
 
 type fastJSON struct {
 	b []byte
@@ -292,4 +298,314 @@ func fastTopic(b []byte) (f topicFields, ok bool) {
 		}
 	}
 	return f, ok
+}
+
+// The model fast paths below build the model value itself for the plain
+// shape, with every check of ParsePartitionState / ParseTopic; they give up
+// (false) on anything those would report or that they decode differently,
+// and the caller then calls the full parser. FuzzFastModelAgrees checks
+// that both give deep-equal values whenever the fast path succeeds.
+
+// stateArena hands out partition states and ISR lists from shared chunks:
+// one allocation per few hundred states instead of two per state. Each ISR
+// slice is capped at its length, so an append copies it.
+type stateArena struct {
+	states []PartitionState
+	ints   []int32
+}
+
+func (a *stateArena) state() *PartitionState {
+	if len(a.states) == 0 {
+		a.states = make([]PartitionState, 256)
+	}
+	p := &a.states[0]
+	a.states = a.states[1:]
+	return p
+}
+
+func (a *stateArena) int32s(v []int32) []int32 {
+	if cap(a.ints)-len(a.ints) < len(v) || a.ints == nil {
+		a.ints = make([]int32, 0, max(1024, len(v)))
+	}
+	start := len(a.ints)
+	a.ints = append(a.ints, v...)
+	return a.ints[start:len(a.ints):len(a.ints)]
+}
+
+// fastStateModel is ParsePartitionState for the plain shape.
+func fastStateModel(a *stateArena, b []byte, st Stat) (*PartitionState, bool) {
+	s := fastJSON{b: b}
+	if !s.eat('{') {
+		return nil, false
+	}
+	var (
+		v    PartitionState
+		isr  [16]int32
+		n    int
+		seen int
+	)
+	if s.eat('}') {
+		return nil, false // required fields missing: the parser says which
+	}
+	for {
+		k, ok := s.str()
+		if !ok || !s.eat(':') {
+			return nil, false
+		}
+		var bit int
+		switch string(k) {
+		case "version":
+			bit = 1
+			x, ok := s.integer(math.MinInt64, math.MaxInt64)
+			if !ok {
+				return nil, false
+			}
+			v.Version = int(x)
+		case "leader":
+			bit = 2
+			x, ok := s.integer(-2, math.MaxInt32) // below -2: a finding
+			if !ok {
+				return nil, false
+			}
+			v.Leader = int32(x)
+		case "leader_epoch":
+			bit = 4
+			x, ok := s.integer(math.MinInt32, math.MaxInt32)
+			if !ok {
+				return nil, false
+			}
+			v.LeaderEpoch = int32(x)
+		case "controller_epoch":
+			bit = 8
+			x, ok := s.integer(math.MinInt32, math.MaxInt32)
+			if !ok {
+				return nil, false
+			}
+			v.ControllerEpoch = int32(x)
+		case "isr":
+			bit = 16
+			if !s.eat('[') {
+				return nil, false
+			}
+			if !s.eat(']') {
+				for {
+					x, ok := s.integer(0, math.MaxInt32) // negative: a finding
+					if !ok || n == len(isr) {
+						return nil, false
+					}
+					for _, y := range isr[:n] {
+						if y == int32(x) {
+							return nil, false // a duplicate: a finding
+						}
+					}
+					isr[n] = int32(x)
+					n++
+					if s.eat(']') {
+						break
+					}
+					if !s.eat(',') {
+						return nil, false
+					}
+				}
+			}
+		case "leader_recovery_state":
+			bit = 32
+			x, ok := s.integer(0, 1) // anything else: a finding
+			if !ok {
+				return nil, false
+			}
+			v.LeaderRecoveryState = int8(x)
+		default:
+			return nil, false
+		}
+		if seen&bit != 0 {
+			return nil, false
+		}
+		seen |= bit
+		if s.eat('}') {
+			break
+		}
+		if !s.eat(',') {
+			return nil, false
+		}
+	}
+	if seen&31 != 31 || !s.end() {
+		return nil, false
+	}
+	p := a.state()
+	*p = v
+	p.ISR = a.int32s(isr[:n])
+	p.Stat = st
+	return p, true
+}
+
+// canonicalID reads a partition key written as Kafka writes it: a
+// non-negative decimal int32 without sign or leading zeros.
+func canonicalID(k []byte) (int32, bool) {
+	if len(k) == 0 || len(k) > 10 || (len(k) > 1 && k[0] == '0') {
+		return 0, false
+	}
+	var v int64
+	for _, c := range k {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if v > math.MaxInt32 {
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// fastTopicModel is ParseTopic for the plain shape: no reassignment in
+// progress (empty or absent adding/removing_replicas), canonical partition
+// keys, non-empty replica lists of distinct non-negative broker ids.
+func fastTopicModel(path string, b []byte, st Stat) (*Topic, bool) {
+	s := fastJSON{b: b}
+	if !s.eat('{') || s.eat('}') {
+		return nil, false
+	}
+	type span struct {
+		id         int32
+		start, end int
+	}
+	var (
+		version       int
+		topicID       []byte
+		hasID         bool
+		seen          int
+		spans         []span
+		backing       []int32
+		spansBuf      [64]span
+		sorted, dense = true, true
+	)
+	spans = spansBuf[:0]
+	for {
+		k, ok := s.str()
+		if !ok || !s.eat(':') {
+			return nil, false
+		}
+		var bit int
+		switch string(k) {
+		case "version":
+			bit = 1
+			x, ok := s.integer(math.MinInt64, math.MaxInt64)
+			if !ok {
+				return nil, false
+			}
+			version = int(x)
+		case "partitions":
+			bit = 2
+			if !s.eat('{') {
+				return nil, false
+			}
+			if !s.eat('}') {
+				if backing == nil {
+					backing = make([]int32, 0, 256)
+				}
+				for {
+					pk, ok := s.str()
+					if !ok || !s.eat(':') {
+						return nil, false
+					}
+					id, ok := canonicalID(pk)
+					if !ok || !s.eat('[') || s.eat(']') {
+						return nil, false
+					}
+					start := len(backing)
+					for {
+						x, ok := s.integer(0, math.MaxInt32)
+						if !ok {
+							return nil, false
+						}
+						for _, y := range backing[start:] {
+							if y == int32(x) {
+								return nil, false
+							}
+						}
+						backing = append(backing, int32(x))
+						if s.eat(']') {
+							break
+						}
+						if !s.eat(',') {
+							return nil, false
+						}
+					}
+					if len(spans) > 0 && spans[len(spans)-1].id >= id {
+						sorted = false
+					}
+					spans = append(spans, span{id, start, len(backing)})
+					if s.eat('}') {
+						break
+					}
+					if !s.eat(',') {
+						return nil, false
+					}
+				}
+			}
+		case "adding_replicas", "removing_replicas":
+			bit = 4
+			if string(k) == "removing_replicas" {
+				bit = 8
+			}
+			// only an empty object: entries need the full parser's checks
+			if !s.eat('{') || !s.eat('}') {
+				return nil, false
+			}
+		case "topic_id":
+			bit = 16
+			topicID, ok = s.str()
+			if !ok {
+				return nil, false
+			}
+			hasID = true
+		default:
+			return nil, false
+		}
+		if seen&bit != 0 {
+			return nil, false
+		}
+		seen |= bit
+		if s.eat('}') {
+			break
+		}
+		if !s.eat(',') {
+			return nil, false
+		}
+	}
+	if seen&3 != 3 || !s.end() {
+		return nil, false
+	}
+	t := &Topic{Name: lastElem(path), Version: version, Stat: st}
+	if hasID {
+		id, err := kafka.ParseUUID(string(topicID))
+		if err != nil || id.IsZero() {
+			return nil, false
+		}
+		t.TopicID = &id
+	}
+	parts := make([]Partition, len(spans))
+	// partitions 0..n-1 in any order (Kafka writes a map) go straight to
+	// their place; anything else is sorted
+	for _, sp := range spans {
+		if int(sp.id) >= len(parts) || parts[sp.id].Replicas != nil {
+			dense = false
+			break
+		}
+		parts[sp.id] = Partition{ID: sp.id, Replicas: backing[sp.start:sp.end:sp.end]}
+	}
+	if !dense {
+		if !sorted {
+			slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.id, y.id) })
+		}
+		for i, sp := range spans {
+			if i > 0 && spans[i-1].id == sp.id {
+				return nil, false // a duplicate partition: a finding
+			}
+			parts[i] = Partition{ID: sp.id, Replicas: backing[sp.start:sp.end:sp.end]}
+		}
+	}
+	t.Partitions = parts
+	return t, true
 }

@@ -282,6 +282,7 @@ type builder struct {
 	snap      *Snapshot
 	topics    []*Topic
 	stateDone func(o *op, r *reply) // b.readState, bound once
+	states    stateArena
 }
 
 func newBuilder(e *engine) *builder {
@@ -476,11 +477,16 @@ func (b *builder) topicOps(name string) []*op {
 		b.partitionOps(path, t, listed)
 	}
 	return []*op{
-		{kind: kindData, path: path, done: func(_ *op, r *reply) {
+		{kind: kindData, path: path, topic: true, done: func(_ *op, r *reply) {
 			switch r.err {
 			case errOK:
 				var f []Finding
-				t, f = ParseTopic(r.path, r.data, r.stat)
+				var ok bool
+				if t = r.topic; t == nil { // not parsed by ReadTree's reader
+					if t, ok = fastTopicModel(r.path, r.data, r.stat); !ok {
+						t, f = ParseTopic(r.path, r.data, r.stat)
+					}
+				}
 				b.find(f...)
 				if t != nil {
 					b.topics = append(b.topics, t)
@@ -548,6 +554,14 @@ func (b *builder) partitionOps(topicPath string, t *Topic, listed []string) {
 func (b *builder) readState(o *op, r *reply) {
 	switch r.err {
 	case errOK:
+		if r.state != nil { // parsed by the reader (ReadTree)
+			o.part.State = r.state
+			return
+		}
+		if v, ok := fastStateModel(&b.states, r.data, r.stat); ok {
+			o.part.State = v
+			return
+		}
 		v, f := ParsePartitionState(r.path, r.data, r.stat)
 		o.part.State = v
 		b.find(f...)

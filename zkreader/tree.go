@@ -64,7 +64,7 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 	// A resolver goroutine pops batches of reads and looks their znodes up
 	// (map lookups, mostly cache misses) while this one runs the builder's
 	// handlers on the previous batch.
-	const batch, buffers = 512, 4
+	const batch, buffers = 256, 16
 	type resolved struct {
 		ops     []*op
 		replies []reply
@@ -77,6 +77,7 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 	go func() {
 		defer close(full)
 		var key []byte // chroot + path, reused (no allocation per znode)
+		var states stateArena
 		for {
 			rs := <-free
 			e.mu.Lock()
@@ -91,6 +92,11 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 			rs.ops = append(rs.ops[:0], e.queue[len(e.queue)-k:]...)
 			e.queue = e.queue[:len(e.queue)-k]
 			e.mu.Unlock()
+			// Parsing partition states and topics here moves work off the
+			// builder's goroutine; it pays only while the builder has
+			// batches waiting, else this goroutine is the bottleneck and
+			// leaves the parsing to the handlers.
+			parse := len(full) > 0
 			rs.replies = rs.replies[:0]
 			for _, p := range rs.ops {
 				r := reply{path: p.path, err: errNoNode}
@@ -103,6 +109,13 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 				case kindData:
 					if data, st, ok := t.Get(full); ok {
 						r.err, r.data, r.stat, r.hasStat = errOK, data, st, true
+						switch {
+						case !parse:
+						case p.part != nil:
+							r.state, _ = fastStateModel(&states, data, st)
+						case p.topic:
+							r.topic, _ = fastTopicModel(p.path, data, st)
+						}
 					}
 				case kindChildren:
 					if names, ok := t.Children(full); ok {

@@ -350,6 +350,9 @@ func headerUnwritten(path string) bool {
 // at the newest complete transaction (or o.AtZxid), turned into the zkreader
 // model by zkreader's own builder. Snapshot.MaxZxid is the zxid reached.
 func Read(ctx context.Context, o Options) (*zkreader.Snapshot, *Report, error) {
+	if o.DataDir != "" {
+		defer pauseGC(snapshotSize(o.DataDir))()
+	}
 	t, rep, err := load(ctx, o)
 	if err != nil {
 		return nil, rep, err

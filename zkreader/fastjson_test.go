@@ -1,0 +1,71 @@
+package zkreader
+
+import (
+	"reflect"
+	"testing"
+)
+
+var fastModelSeeds = []string{
+	`{"controller_epoch":7,"leader":1,"version":1,"leader_epoch":12,"isr":[1,2,3]}`,
+	` { "version" : 1 , "leader" : -1 , "leader_epoch" : 0 , "controller_epoch" : 0 , "isr" : [ ] , "leader_recovery_state" : 1 } `,
+	`{"version":1,"leader":-3,"leader_epoch":0,"controller_epoch":0,"isr":[1]}`,
+	`{"version":1,"leader":1,"leader_epoch":0,"controller_epoch":0,"isr":[1,1]}`,
+	`{"version":1,"leader":1,"leader_epoch":0,"controller_epoch":0,"isr":[1],"leader_recovery_state":2}`,
+	`{"version":3,"partitions":{"0":[1,2,3],"1":[2,3,1]},"adding_replicas":{},"removing_replicas":{},"topic_id":"HR6bHVxbSi-Kawx-Py0aCQ"}`,
+	`{"version":1,"partitions":{"1":[1],"10":[2],"2":[3],"0":[4]}}`,
+	`{"version":1,"partitions":{"5":[1],"7":[2]}}`,
+	`{"version":1,"partitions":{"00":[1],"0":[2]}}`,
+	`{"version":1,"partitions":{"0":[1],"0":[2]}}`,
+	`{"version":2,"partitions":{"0":[]}}`,
+	`{"version":2,"partitions":{}}`,
+	`{"version":2,"partitions":{"0":[1,1]}}`,
+	`{"version":3,"partitions":{"0":[1]},"topic_id":"AAAAAAAAAAAAAAAAAAAAAA"}`,
+}
+
+// TestFastModelPaths: the model fast paths accept the plain shapes Kafka
+// writes and agree with the full parsers (seeds of FuzzFastModelAgrees).
+func TestFastModelPaths(t *testing.T) {
+	accepted := 0
+	for _, s := range fastModelSeeds {
+		if checkFastModel(t, []byte(s)) {
+			accepted++
+		}
+	}
+	if accepted < 5 {
+		t.Fatalf("fast paths accepted only %d of the plain seeds", accepted)
+	}
+}
+
+// FuzzFastModelAgrees: whenever fastStateModel or fastTopicModel accepts a
+// znode, ParsePartitionState / ParseTopic return a deep-equal value and no
+// finding.
+func FuzzFastModelAgrees(f *testing.F) {
+	for _, s := range fastModelSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkFastModel(t, data) })
+}
+
+func checkFastModel(t *testing.T, data []byte) (accepted bool) {
+	t.Helper()
+	st := Stat{Czxid: 1, Mzxid: 2, Version: 3}
+	var a stateArena
+	if fast, ok := fastStateModel(&a, data, st); ok {
+		accepted = true
+		slow, fs := ParsePartitionState("/s", data, st)
+		if fs != nil || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("state %q:\nfast %+v\nslow %+v %v", data, fast, slow, fs)
+		}
+		if cap(fast.ISR) != len(fast.ISR) {
+			t.Fatalf("state %q: ISR shares capacity with the arena", data)
+		}
+	}
+	if fast, ok := fastTopicModel("/brokers/topics/t", data, st); ok {
+		accepted = true
+		slow, fs := ParseTopic("/brokers/topics/t", data, st)
+		if fs != nil || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("topic %q:\nfast %+v\nslow %+v %v", data, fast, slow, fs)
+		}
+	}
+	return accepted
+}
