@@ -10,6 +10,7 @@ package zkreader
 // checks that both paths agree whenever the fast one succeeds.
 
 import (
+	"bytes"
 	"cmp"
 	"math"
 	"slices"
@@ -34,6 +35,15 @@ func (s *fastJSON) ws() {
 }
 
 func (s *fastJSON) eat(c byte) bool {
+	if s.i < len(s.b) {
+		switch b := s.b[s.i]; {
+		case b == c:
+			s.i++
+			return true
+		case b > ' ': // not whitespace: no need to skip any
+			return false
+		}
+	}
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == c {
 		s.i++
@@ -69,7 +79,9 @@ func (s *fastJSON) str() ([]byte, bool) {
 
 // integer reads a JSON integer (no fraction, exponent or leading zero) within [lo, hi].
 func (s *fastJSON) integer(lo, hi int64) (int64, bool) {
-	s.ws()
+	if s.i < len(s.b) && s.b[s.i] <= ' ' {
+		s.ws()
+	}
 	neg := false
 	if s.i < len(s.b) && s.b[s.i] == '-' {
 		neg = true
@@ -348,8 +360,8 @@ func fastStateModel(a *stateArena, b []byte, st Stat) (*PartitionState, bool) {
 		return nil, false // required fields missing: the parser says which
 	}
 	for {
-		k, ok := s.str()
-		if !ok || !s.eat(':') {
+		k, ok := s.key()
+		if !ok {
 			return nil, false
 		}
 		var bit int
@@ -439,6 +451,22 @@ func fastStateModel(a *stateArena, b []byte, st Stat) (*PartitionState, bool) {
 	return p, true
 }
 
+// key reads an object key and the colon after it without checking its
+// characters: only for callers that accept nothing but known plain-ASCII
+// keys (a key with an escape or a control character never equals one).
+func (s *fastJSON) key() ([]byte, bool) {
+	if !s.eat('"') {
+		return nil, false
+	}
+	j := bytes.IndexByte(s.b[s.i:], '"')
+	if j < 0 {
+		return nil, false
+	}
+	k := s.b[s.i : s.i+j]
+	s.i += j + 1
+	return k, s.eat(':')
+}
+
 // canonicalID reads a partition key written as Kafka writes it: a
 // non-negative decimal int32 without sign or leading zeros.
 func canonicalID(k []byte) (int32, bool) {
@@ -482,8 +510,8 @@ func fastTopicModel(path string, b []byte, st Stat) (*Topic, bool) {
 	)
 	spans = spansBuf[:0]
 	for {
-		k, ok := s.str()
-		if !ok || !s.eat(':') {
+		k, ok := s.key()
+		if !ok {
 			return nil, false
 		}
 		var bit int
@@ -505,11 +533,11 @@ func fastTopicModel(path string, b []byte, st Stat) (*Topic, bool) {
 					backing = make([]int32, 0, 256)
 				}
 				for {
-					pk, ok := s.str()
-					if !ok || !s.eat(':') {
+					pk, ok := s.key()
+					if !ok {
 						return nil, false
 					}
-					id, ok := canonicalID(pk)
+					id, ok := canonicalID(pk) // digits only: a plain key
 					if !ok || !s.eat('[') || s.eat(']') {
 						return nil, false
 					}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/progress"
@@ -520,13 +521,22 @@ func (b *builder) partitionOps(topicPath string, t *Topic, listed []string) {
 	ops := make([]op, 0, len(listed))
 	ends := make([]int, 0, len(listed))
 	for _, n := range listed {
-		p, err := strconv.ParseInt(n, 10, 32)
+		var p int64
+		var err error
+		if id, ok := canonicalID(unsafe.Slice(unsafe.StringData(n), len(n))); ok {
+			p = int64(id) // what ParseInt says, without its cost
+		} else {
+			p, err = strconv.ParseInt(n, 10, 32)
+		}
 		if err != nil || p < 0 {
 			b.find(Finding{Severity: Warning, Code: CodeInvalidName, Path: topicPath + "/partitions/" + n, Expected: "partition number",
 				Message: "partition znode name is not a partition number; Kafka ignores it", Remedy: "delete the stray znode"})
 			continue
 		}
-		i := sort.Search(len(t.Partitions), func(i int) bool { return t.Partitions[i].ID >= int32(p) })
+		i := int(p) // partitions 0..n-1: partition p is at p
+		if i >= len(t.Partitions) || t.Partitions[i].ID != int32(p) {
+			i = sort.Search(len(t.Partitions), func(i int) bool { return t.Partitions[i].ID >= int32(p) })
+		}
 		if i == len(t.Partitions) || t.Partitions[i].ID != int32(p) {
 			b.find(Finding{Severity: Warning, Code: CodeStrayPartition, Path: topicPath + "/partitions/" + n, Expected: "a partition of the topic's assignment",
 				Message: fmt.Sprintf("partition %d has a partition znode but is not in the assignment of %s; the migration ignores it", p, t.Name),

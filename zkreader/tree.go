@@ -96,7 +96,7 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 			// builder's goroutine; it pays only while the builder has
 			// batches waiting, else this goroutine is the bottleneck and
 			// leaves the parsing to the handlers.
-			parse := len(full) > 0
+			parse := len(full) > 1
 			rs.replies = rs.replies[:0]
 			for _, p := range rs.ops {
 				r := reply{path: p.path, err: errNoNode}

@@ -3,6 +3,7 @@ package datadir
 import (
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
@@ -37,6 +38,7 @@ type tree struct {
 	count      int // nodes in the tree
 	slab       []node
 	slabSize   int
+	slabs      chan []node // slabs made ready by a prefaulter (nil: none)
 	ephemerals map[int64][]string
 	chroot     string // "" or "/kafka"
 	release    func() // frees the snapshot's bytes the tree points into
@@ -67,8 +69,16 @@ func (t *tree) keep(path string) bool {
 
 func (t *tree) alloc() *node {
 	if len(t.slab) == 0 {
-		t.slabSize = min(max(2*t.slabSize, 64), 8192)
-		t.slab = make([]node, t.slabSize)
+		var ok bool
+		if t.slabs != nil {
+			if t.slab, ok = <-t.slabs; !ok {
+				t.slabs = nil
+			}
+		}
+		if !ok {
+			t.slabSize = min(max(2*t.slabSize, 64), 8192)
+			t.slab = make([]node, t.slabSize)
+		}
 	}
 	n := &t.slab[0]
 	t.slab = t.slab[1:]
@@ -100,9 +110,14 @@ func (n *node) addKid(k *node) bool {
 				return false
 			}
 		}
+		if n.kids == nil {
+			// the persisted cversion counts the creates of children: in
+			// a snapshot, mostly the number of children
+			n.kids = make([]*node, 0, min(max(n.st.cversion, 1), 1024))
+		}
 		n.kids = append(n.kids, k)
 		if len(n.kids) > smallDir {
-			n.index = make(map[string]int32, 2*len(n.kids))
+			n.index = make(map[string]int32, min(max(int(n.st.cversion), 2*len(n.kids)), 1<<16))
 			for i, o := range n.kids {
 				n.index[o.name] = int32(i)
 			}
@@ -406,4 +421,31 @@ func (t *tree) killSession(session, zxid int64, listed []string) {
 	for _, p := range rest {
 		t.delete(p, zxid)
 	}
+}
+
+// prefaultSlabs makes up to n nodes' worth of slabs on a goroutine of its
+// own and touches every page of them, so that the parse (the critical
+// path of a load) finds their memory mapped: a fresh page costs a fault of
+// a few microseconds, which the other core pays instead. stop ends it.
+func (t *tree) prefaultSlabs(n int) (stop func()) {
+	const slabNodes = 8192
+	t.slabs = make(chan []node, 4)
+	quit := make(chan struct{})
+	go func() {
+		defer close(t.slabs)
+		for made := 0; made < n; made += slabNodes {
+			s := make([]node, slabNodes)
+			base := unsafe.Pointer(unsafe.SliceData(s))
+			size := uintptr(len(s)) * unsafe.Sizeof(s[0])
+			for off := uintptr(0); off < size; off += 4096 {
+				*(*byte)(unsafe.Add(base, off)) = 0 // a write maps the page
+			}
+			select {
+			case t.slabs <- s:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return func() { close(quit) }
 }
