@@ -1,10 +1,6 @@
 package datadir
 
-import (
-	"encoding"
-	"encoding/binary"
-	"hash/adler32"
-)
+import "encoding/binary"
 
 const (
 	snapMagic = 0x5a4b534e // "ZKSN"
@@ -194,11 +190,11 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 	return info, nil
 }
 
-// prefixSums computes the Adler32 state after every sumChunk bytes of b in
-// the background, so the Adler32 of any prefix costs at most one chunk.
+// prefixSums computes the Adler32 after every sumChunk bytes of b in the
+// background, so the Adler32 of any prefix costs at most one chunk.
 type prefixSums struct {
 	b      []byte
-	states [][]byte
+	states []uint32
 	done   chan struct{}
 }
 
@@ -208,11 +204,10 @@ func startPrefixSums(b []byte) *prefixSums {
 	p := &prefixSums{b: b, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		h := adler32.New()
+		d := uint32(1)
 		for off := 0; off+sumChunk <= len(b); off += sumChunk {
-			h.Write(b[off : off+sumChunk])
-			st, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
-			p.states = append(p.states, st)
+			d = adlerUpdate(d, b[off:off+sumChunk])
+			p.states = append(p.states, d)
 		}
 	}()
 	return p
@@ -222,10 +217,9 @@ func startPrefixSums(b []byte) *prefixSums {
 func (p *prefixSums) sum(n int) uint32 {
 	<-p.done
 	k := n / sumChunk
-	h := adler32.New()
+	d := uint32(1)
 	if k > 0 {
-		h.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.states[k-1])
+		d = p.states[k-1]
 	}
-	h.Write(p.b[k*sumChunk : n])
-	return h.Sum32()
+	return adlerUpdate(d, p.b[k*sumChunk:n])
 }

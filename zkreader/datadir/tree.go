@@ -71,8 +71,12 @@ func (t *tree) alloc() *node {
 	if len(t.slab) == 0 {
 		var ok bool
 		if t.slabs != nil {
-			if t.slab, ok = <-t.slabs; !ok {
-				t.slabs = nil
+			select {
+			case t.slab, ok = <-t.slabs:
+				if !ok {
+					t.slabs = nil
+				}
+			default: // not ready: never wait for it
 			}
 		}
 		if !ok {

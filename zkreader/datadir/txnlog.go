@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"io"
 	"math"
 )
@@ -109,7 +108,7 @@ func (l *logReader) next() (entry []byte, at int64, err error) {
 	if b[size] != 'B' {
 		return nil, at, l.torn(at, int(12+size+1), fmt.Sprintf("end-of-record byte %#x, want 'B'", b[size]))
 	}
-	if sum := adler32.Checksum(b[:size]); uint64(sum) != crc {
+	if sum := adlerChecksum(b[:size]); uint64(sum) != crc {
 		return nil, at, l.torn(at, int(12+size+1), fmt.Sprintf("checksum mismatch: entry says %#x, Adler32 of its %d bytes is %#x", crc, size, sum))
 	}
 	return b[:size], at, nil
