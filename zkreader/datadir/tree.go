@@ -48,6 +48,7 @@ type tree struct {
 	cpath  []byte
 	cends  []int
 	cnodes []*node
+	cidx   []int32 // the position of cnodes[i] among its parent's kids
 }
 
 func newTree(chroot string, sizeHint int) *tree {
@@ -103,6 +104,28 @@ func (n *node) child(name string) *node {
 		}
 	}
 	return nil
+}
+
+// childNear is child, trying the kids at hint+1 and hint-1 first (reads go
+// through a directory's children in order); it returns the child's position.
+func (n *node) childNear(name string, hint int32) (*node, int32) {
+	for _, i := range [2]int32{hint + 1, hint - 1} {
+		if i >= 0 && int(i) < len(n.kids) && n.kids[i].name == name {
+			return n.kids[i], i
+		}
+	}
+	if n.index != nil {
+		if i, ok := n.index[name]; ok {
+			return n.kids[i], i
+		}
+		return nil, -1
+	}
+	for i, k := range n.kids {
+		if k.name == name {
+			return k, int32(i)
+		}
+	}
+	return nil, -1
 }
 
 // addKid links k under n; it reports false (and links nothing) when n
@@ -242,11 +265,15 @@ func (t *tree) lookup(path string) *node {
 			}
 		}
 	} else {
-		t.cpath, t.cends, t.cnodes = t.cpath[:0], append(t.cends[:0], 0), append(t.cnodes[:0], t.root)
+		t.cpath, t.cends, t.cnodes, t.cidx = t.cpath[:0], append(t.cends[:0], 0), append(t.cnodes[:0], t.root), append(t.cidx[:0], -1)
 	}
 	n := t.cnodes[k]
 	pos := t.cends[k]
-	t.cends, t.cnodes = t.cends[:k+1], t.cnodes[:k+1]
+	hint := int32(-2) // the previous path's next element: mostly a sibling of this one's
+	if k+1 < len(t.cidx) {
+		hint = t.cidx[k+1]
+	}
+	t.cends, t.cnodes, t.cidx = t.cends[:k+1], t.cnodes[:k+1], t.cidx[:k+1]
 	t.cpath = append(t.cpath[:pos], path[pos:]...)
 	for pos < len(path) {
 		// path[pos] == '/'
@@ -254,12 +281,14 @@ func (t *tree) lookup(path string) *node {
 		for end < len(path) && path[end] != '/' {
 			end++
 		}
-		n = n.child(path[pos+1 : end])
+		var i int32
+		n, i = n.childNear(path[pos+1:end], hint)
 		if n == nil {
 			t.cpath = t.cpath[:pos]
 			return nil
 		}
-		t.cends, t.cnodes = append(t.cends, end), append(t.cnodes, n)
+		hint = -2
+		t.cends, t.cnodes, t.cidx = append(t.cends, end), append(t.cnodes, n), append(t.cidx, i)
 		pos = end
 	}
 	return n
@@ -267,7 +296,7 @@ func (t *tree) lookup(path string) *node {
 
 // forget drops the lookup cache (a node on its path may be gone).
 func (t *tree) forget() {
-	t.cpath, t.cends, t.cnodes = t.cpath[:0], t.cends[:0], t.cnodes[:0]
+	t.cpath, t.cends, t.cnodes, t.cidx = t.cpath[:0], t.cends[:0], t.cnodes[:0], t.cidx[:0]
 }
 
 // Get implements zkreader.Tree.
