@@ -18,6 +18,9 @@ type opKind uint8
 const (
 	kindData     opKind = iota // getData
 	kindChildren               // getChildren (multiRead) / getChildren2 (single)
+	// kindStates reads the state znodes of several partitions of a topic
+	// (path is the topic's partitions znode); ReadTree only.
+	kindStates
 )
 
 // op is one znode read with the handler that consumes its reply.
@@ -28,7 +31,31 @@ type op struct {
 	// topic marks the read of a topic znode (its reply may carry the
 	// topic parsed by ReadTree's reader)
 	topic bool
-	done  func(o *op, r *reply)
+	// states are the partitions a kindStates op reads the states of
+	states []stateRead
+	done   func(o *op, r *reply)
+}
+
+// stateRead is one partition of a kindStates op: <path>/<name>/state.
+type stateRead struct {
+	name string
+	part *Partition
+}
+
+// reads is the number of znodes the op reads.
+func (o *op) reads() int {
+	if o.kind == kindStates {
+		return len(o.states)
+	}
+	return 1
+}
+
+// stateReply is the read of one state znode of a kindStates op.
+type stateReply struct {
+	found bool
+	data  []byte
+	stat  Stat
+	state *PartitionState // parsed by the reader, or nil
 }
 
 // reply is the result of one op. data and children are only valid during
@@ -44,6 +71,8 @@ type reply struct {
 	// from data by ReadTree's reader (nil: the handler parses data itself)
 	state *PartitionState
 	topic *Topic
+	// states answers a kindStates op, one per o.states
+	states []stateReply
 }
 
 // engine runs a queue of reads over one or more connections, in multiRead
@@ -62,15 +91,18 @@ type engine struct {
 	tracker *progress.Tracker
 	limiter *limiter
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	queue    []*op // LIFO: depth-first keeps the queue short
-	pending  int   // queued + in flight
-	doneOps  int64
-	fatal    error
-	maxZxid  int64
-	handleMu sync.Mutex // serializes handlers (the builder is not concurrent)
-	spawned  []*op      // ops added by handlers of the current reply
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*op // LIFO: depth-first keeps the queue short
+	pending int   // queued + in flight
+	// pendingReads are the znodes pending ops read (pending, with a
+	// kindStates op counting each of its partitions)
+	pendingReads int
+	doneOps      int64
+	fatal        error
+	maxZxid      int64
+	handleMu     sync.Mutex // serializes handlers (the builder is not concurrent)
+	spawned      []*op      // ops added by handlers of the current reply
 }
 
 func newEngine(o *Options, servers []string, chroot string, tlsCfg *tls.Config, multi bool, tr *progress.Tracker) *engine {
@@ -97,6 +129,9 @@ func (e *engine) push(ops ...*op) {
 	e.mu.Lock()
 	e.queue = append(e.queue, ops...)
 	e.pending += len(ops)
+	for _, o := range ops {
+		e.pendingReads += o.reads()
+	}
 	e.mu.Unlock()
 	e.cond.Broadcast()
 }
@@ -472,17 +507,25 @@ func (e *engine) handle(ops []*op, replies []reply, zxid int64) {
 	e.spawned = nil
 	e.handleMu.Unlock()
 
+	reads, queued := 0, 0
+	for _, o := range ops {
+		reads += o.reads()
+	}
+	for _, o := range spawned {
+		queued += o.reads()
+	}
 	e.mu.Lock()
 	e.queue = append(e.queue, spawned...)
 	e.pending += len(spawned) - len(ops)
-	e.doneOps += int64(len(ops))
-	total := e.doneOps + int64(e.pending)
+	e.pendingReads += queued - reads
+	e.doneOps += int64(reads)
+	total := e.doneOps + int64(e.pendingReads)
 	e.maxZxid = max(e.maxZxid, maxZ)
 	e.mu.Unlock()
 	e.cond.Broadcast()
 	if e.tracker != nil {
 		e.tracker.SetTotal(total)
-		e.tracker.Add(int64(len(ops)))
+		e.tracker.Add(int64(reads))
 	}
 }
 

@@ -284,11 +284,15 @@ type builder struct {
 	topics    []*Topic
 	stateDone func(o *op, r *reply) // b.readState, bound once
 	states    stateArena
+	// batchStates reads a topic's partition states with kindStates ops
+	// (ReadTree; a server reads them one op each, in multiRead batches)
+	batchStates bool
+	statesDone  func(o *op, r *reply) // b.readStates
 }
 
 func newBuilder(e *engine) *builder {
 	b := &builder{e: e, snap: &Snapshot{}}
-	b.stateDone = b.readState
+	b.stateDone, b.statesDone = b.readState, b.readStates
 	return b
 }
 
@@ -517,9 +521,16 @@ func (b *builder) partitionOps(topicPath string, t *Topic, listed []string) {
 	}
 	// one allocation for all state paths of the topic and one for the ops
 	var sb strings.Builder
-	sb.Grow(len(listed) * (len(topicPath) + 20))
-	ops := make([]op, 0, len(listed))
-	ends := make([]int, 0, len(listed))
+	var ops []op
+	var ends []int
+	var batch []stateRead // batchStates: one kindStates op per chunk of partitions
+	if b.batchStates {
+		batch = make([]stateRead, 0, len(listed))
+	} else {
+		sb.Grow(len(listed) * (len(topicPath) + 20))
+		ops = make([]op, 0, len(listed))
+		ends = make([]int, 0, len(listed))
+	}
 	for _, n := range listed {
 		var p int64
 		var err error
@@ -543,12 +554,26 @@ func (b *builder) partitionOps(topicPath string, t *Topic, listed []string) {
 				Remedy:  "delete the stray partition znode or fix the assignment"})
 			continue
 		}
+		if b.batchStates {
+			batch = append(batch, stateRead{name: n, part: &t.Partitions[i]})
+			continue
+		}
 		sb.WriteString(topicPath)
 		sb.WriteString("/partitions/")
 		sb.WriteString(n)
 		sb.WriteString("/state")
 		ends = append(ends, sb.Len())
 		ops = append(ops, op{kind: kindData, part: &t.Partitions[i], done: b.stateDone})
+	}
+	if b.batchStates {
+		const chunk = 64
+		dir := topicPath + "/partitions"
+		for len(batch) > 0 {
+			k := min(chunk, len(batch))
+			b.e.add(&op{kind: kindStates, path: dir, states: batch[:k:k], done: b.statesDone})
+			batch = batch[k:]
+		}
+		return
 	}
 	all, start := sb.String(), 0
 	ptrs := make([]*op, len(ops))
@@ -578,6 +603,31 @@ func (b *builder) readState(o *op, r *reply) {
 	case errNoNode: // no state znode: State stays nil (pre-flight reports it)
 	default:
 		b.readFailed(r)
+	}
+}
+
+// readStates is the handler of a kindStates op: what readState does for
+// each of its partitions.
+func (b *builder) readStates(o *op, r *reply) {
+	if r.err != errOK {
+		b.readFailed(r)
+		return
+	}
+	for i, sr := range o.states {
+		res := &r.states[i]
+		switch {
+		case !res.found: // no state znode: State stays nil
+		case res.state != nil: // parsed by the reader
+			sr.part.State = res.state
+		default:
+			if v, ok := fastStateModel(&b.states, res.data, res.stat); ok {
+				sr.part.State = v
+				continue
+			}
+			v, f := ParsePartitionState(o.path+"/"+sr.name+"/state", res.data, res.stat)
+			sr.part.State = v
+			b.find(f...)
+		}
 	}
 }
 

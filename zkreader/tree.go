@@ -59,8 +59,10 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 	e := newEngine(o, nil, chroot, nil, false, tr)
 	b := newBuilder(e)
 	b.snap.Source, b.snap.Chroot = to.Source, chroot
+	b.batchStates = true
 	e.queue = b.rootOps()
 	e.pending = len(e.queue)
+	e.pendingReads = len(e.queue)
 	// A resolver goroutine pops batches of reads and looks their znodes up
 	// (map lookups, mostly cache misses) while this one runs the builder's
 	// handlers on the previous batch.
@@ -68,6 +70,7 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 	type resolved struct {
 		ops     []*op
 		replies []reply
+		states  []stateReply // the replies' states, reused
 	}
 	free := make(chan *resolved, buffers)
 	for range buffers {
@@ -98,6 +101,7 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 			// leaves the parsing to the handlers.
 			parse := len(full) > 1
 			rs.replies = rs.replies[:0]
+			rs.states = rs.states[:0]
 			for _, p := range rs.ops {
 				r := reply{path: p.path, err: errNoNode}
 				key = append(append(key[:0], chroot...), p.path...)
@@ -121,6 +125,25 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 					if names, ok := t.Children(full); ok {
 						r.err, r.children = errOK, names
 					}
+				case kindStates:
+					r.err = errOK
+					start := len(rs.states)
+					dir := len(key)
+					for _, sr := range p.states {
+						key = append(append(append(key[:dir], '/'), sr.name...), "/state"...)
+						var res stateReply
+						if data, st, ok := t.Get(unsafe.String(unsafe.SliceData(key), len(key))); ok {
+							res = stateReply{found: true, data: data, stat: st}
+							if parse {
+								res.state, _ = fastStateModel(&states, data, st)
+							}
+						}
+						rs.states = append(rs.states, res)
+					}
+					key = key[:dir]
+					// (if rs.states grows later, this reply keeps the
+					// old array, which holds the same values)
+					r.states = rs.states[start:len(rs.states):len(rs.states)]
 				}
 				rs.replies = append(rs.replies, r)
 			}
