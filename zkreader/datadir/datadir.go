@@ -154,6 +154,7 @@ func loadSnapshot(path, chroot string) (*tree, snapInfo, error) {
 	t := newTree(chroot, len(b)/128)
 	info, err := parseSnapshot(path, b, t)
 	if err != nil {
+		t.stopPrefault()
 		release()
 		return nil, info, err
 	}
@@ -209,6 +210,7 @@ func load(ctx context.Context, o Options) (*tree, *Report, error) {
 			continue
 		}
 		if o.AtZxid > 0 && si.DigestZxid > o.AtZxid {
+			st.stopPrefault()
 			st.release()
 			rep.Skipped = append(rep.Skipped, fmt.Sprintf("%s: fuzzy until zxid %#x, after --at-zxid %#x", s.path, si.DigestZxid, o.AtZxid))
 			continue
@@ -224,6 +226,7 @@ func load(ctx context.Context, o Options) (*tree, *Report, error) {
 	}
 	kept := false
 	defer func() {
+		t.stopPrefault() // the replay is over
 		if !kept {
 			t.release()
 		}
@@ -327,6 +330,8 @@ func replayLog(ctx context.Context, t *tree, path string, snapZxid, atZxid, last
 		if h.zxid > last+1 && epoch(h.zxid) == epoch(last) {
 			return false, last, &FormatError{File: path, Offset: at, Msg: fmt.Sprintf("transactions missing: zxid %#x follows %#x (a log file missing or cut?)", h.zxid, last)}
 		}
+		lr.keep() // the tree may point into the entry: no copies per path
+		r.owned = true
 		apply(t, h, h.typ, r)
 		if r.err != nil {
 			return false, last, r.err

@@ -38,6 +38,9 @@ type rd struct {
 	base int64 // file offset of b[0]
 	file string
 	err  *FormatError
+	// owned: b belongs to the tree from now on (paths and data may point
+	// into it instead of being copied)
+	owned bool
 }
 
 func (r *rd) fail(format string, args ...any) {

@@ -63,8 +63,8 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 	// The Adler32 of every prefix runs alongside the parse.
 	sums := startPrefixSums(b)
 	// ~150 bytes per node record: prefault the nodes' memory alongside
-	stopFaults := t.prefaultSlabs(len(b) / 160)
-	defer stopFaults()
+	// (and for the replay's creates; load stops it)
+	t.prefaultSlabs(len(b) / 140)
 	// nodes in pre-order; the parent of each is on the stack
 	stack := make([]*node, 0, 32)
 	paths := make([]string, 0, 32)

@@ -3,6 +3,7 @@ package datadir
 import (
 	"math"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/zk2kraft/zk2kraft/zkreader"
@@ -39,6 +40,7 @@ type tree struct {
 	slab       []node
 	slabSize   int
 	slabs      chan []node // slabs made ready by a prefaulter (nil: none)
+	stopSlabs  func()      // stops the prefaulter
 	ephemerals map[int64][]string
 	chroot     string // "" or "/kafka"
 	release    func() // frees the snapshot's bytes the tree points into
@@ -460,12 +462,13 @@ func (t *tree) killSession(session, zxid int64, listed []string) {
 // own and touches every page of them, so that the parse (the critical
 // path of a load) finds their memory mapped: a fresh page costs a fault of
 // a few microseconds, which the other core pays instead. stop ends it.
-func (t *tree) prefaultSlabs(n int) (stop func()) {
+func (t *tree) prefaultSlabs(n int) {
 	const slabNodes = 8192
-	t.slabs = make(chan []node, 4)
+	slabs := make(chan []node, 4)
+	t.slabs = slabs
 	quit := make(chan struct{})
 	go func() {
-		defer close(t.slabs)
+		defer close(slabs)
 		for made := 0; made < n; made += slabNodes {
 			s := make([]node, slabNodes)
 			base := unsafe.Pointer(unsafe.SliceData(s))
@@ -474,11 +477,20 @@ func (t *tree) prefaultSlabs(n int) (stop func()) {
 				*(*byte)(unsafe.Add(base, off)) = 0 // a write maps the page
 			}
 			select {
-			case t.slabs <- s:
+			case slabs <- s:
 			case <-quit:
 				return
 			}
 		}
 	}()
-	return func() { close(quit) }
+	var once sync.Once
+	t.stopSlabs = func() { once.Do(func() { close(quit) }) }
+}
+
+// stopPrefault stops the prefaulter, if any, and drops its slabs.
+func (t *tree) stopPrefault() {
+	if t.stopSlabs != nil {
+		t.stopSlabs()
+	}
+	t.slabs = nil
 }

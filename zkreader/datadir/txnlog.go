@@ -94,7 +94,7 @@ func (l *logReader) next() (entry []byte, at int64, err error) {
 		return nil, at, l.torn(at, 12, fmt.Sprintf("entry length %d (want 1..%d)", size, maxTxnSize))
 	}
 	if cap(l.buf) < int(size)+1 {
-		l.buf = make([]byte, int(size)+1, int(size)+1+int(size)/2)
+		l.buf = make([]byte, int(size)+1)
 	}
 	b := l.buf[:size+1]
 	n, err = io.ReadFull(l.br, b)
@@ -113,6 +113,10 @@ func (l *logReader) next() (entry []byte, at int64, err error) {
 	}
 	return b[:size], at, nil
 }
+
+// keep hands the last entry's bytes to the caller: the next entry is read
+// into a new buffer.
+func (l *logReader) keep() { l.buf = nil }
 
 // torn decides whether a bad entry at offset at (of which read bytes were
 // consumed) is a torn tail — nothing but zeros after it — or corruption.
@@ -162,13 +166,29 @@ func ownData(b []byte) []byte {
 	return append(make([]byte, 0, len(b)), b...)
 }
 
+// pathOf reads a path the tree may keep: a copy unless r.owned.
+func (r *rd) pathOf(what string) string {
+	if r.owned {
+		return r.str(what)
+	}
+	return r.strCopy(what)
+}
+
+// dataOf reads data the tree may keep: a copy unless r.owned.
+func (r *rd) dataOf(what string) []byte {
+	if r.owned {
+		return r.buffer(what)
+	}
+	return ownData(r.buffer(what))
+}
+
 // apply applies one transaction record of type typ (r positioned at the
 // record) to t, as DataTree.processTxn does.
 func apply(t *tree, h txnHeader, typ int32, r *rd) {
 	switch typ {
 	case opCreate, opCreate2, opCreateContainer, opCreateTTL:
-		path := r.strCopy("path")
-		data := ownData(r.buffer("data"))
+		path := r.pathOf("path")
+		data := r.dataOf("data")
 		r.skipACLs("acl")
 		owner := int64(0)
 		var parentCVersion int32
@@ -202,19 +222,19 @@ func apply(t *tree, h txnHeader, typ int32, r *rd) {
 			t.setCversionPzxid(parent, parentCVersion, h.zxid)
 		}
 	case opDelete, opDeleteContainer:
-		path := r.strCopy("path")
+		path := r.pathOf("path")
 		if r.err == nil {
 			t.delete(path, h.zxid)
 		}
 	case opSetData, opReconfig:
-		path := r.strCopy("path")
-		data := ownData(r.buffer("data"))
+		path := r.pathOf("path")
+		data := r.dataOf("data")
 		version := r.i32("version")
 		if r.err == nil {
 			t.setData(path, data, version, h.zxid, h.time)
 		}
 	case opSetACL:
-		path := r.strCopy("path")
+		path := r.pathOf("path")
 		r.skipACLs("acl")
 		version := r.i32("version")
 		if r.err == nil {
@@ -227,11 +247,11 @@ func apply(t *tree, h txnHeader, typ int32, r *rd) {
 		// its place) changes nothing.
 		var listed []string
 		if len(r.b)-r.off >= 4 {
-			sub := &rd{b: r.b, off: r.off, base: r.base, file: r.file}
+			sub := &rd{b: r.b, off: r.off, base: r.base, file: r.file, owned: r.owned}
 			n := sub.i32("paths2Delete count")
 			if n > 0 && int64(n)*4 <= int64(len(sub.b)-sub.off) {
 				for i := int32(0); i < n && sub.err == nil; i++ {
-					listed = append(listed, sub.strCopy("path"))
+					listed = append(listed, sub.pathOf("path"))
 				}
 			}
 			if sub.err != nil {
@@ -287,7 +307,7 @@ func applyMulti(t *tree, h txnHeader, r *rd) {
 		}
 	}
 	for _, s := range subs {
-		sr := &rd{b: s.data, base: s.off, file: r.file}
+		sr := &rd{b: s.data, base: s.off, file: r.file, owned: r.owned}
 		apply(t, h, s.typ, sr)
 		if sr.err != nil {
 			r.err = sr.err
