@@ -625,7 +625,18 @@ func fastTopicModel(path string, b []byte, st Stat) (*Topic, bool) {
 	}
 	if !dense {
 		if !sorted {
-			slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.id, y.id) })
+			if len(spans) <= 64 {
+				// insertion sort: no closure, so spans stays on the stack
+				for i := 1; i < len(spans); i++ {
+					for j := i; j > 0 && spans[j].id < spans[j-1].id; j-- {
+						spans[j], spans[j-1] = spans[j-1], spans[j]
+					}
+				}
+			} else {
+				big := append([]span(nil), spans...)
+				slices.SortFunc(big, func(x, y span) int { return cmp.Compare(x.id, y.id) })
+				copy(spans, big)
+			}
 		}
 		for i, sp := range spans {
 			if i > 0 && spans[i-1].id == sp.id {

@@ -22,6 +22,21 @@ var fastModelSeeds = []string{
 	`{"version":3,"partitions":{"0":[1]},"topic_id":"AAAAAAAAAAAAAAAAAAAAAA"}`,
 }
 
+func init() {
+	// 80 partitions with a gap, in reverse: the sorting path of a big topic
+	big := `{"version":1,"partitions":{`
+	for i := 80; i >= 0; i-- {
+		if i == 5 {
+			continue
+		}
+		big += `"` + itoa(i) + `":[1,2]`
+		if i > 0 {
+			big += ","
+		}
+	}
+	fastModelSeeds = append(fastModelSeeds, big+"}}")
+}
+
 // TestFastModelPaths: the model fast paths accept the plain shapes Kafka
 // writes and agree with the full parsers (seeds of FuzzFastModelAgrees).
 func TestFastModelPaths(t *testing.T) {

@@ -91,7 +91,13 @@ func ReadTree(ctx context.Context, t Tree, to TreeOptions) (*Snapshot, error) {
 				e.mu.Unlock()
 				return
 			}
-			k := min(batch, len(e.queue))
+			// up to batch ops, and up to batch znodes (a kindStates op
+			// reads up to 64)
+			k, reads := 0, 0
+			for k < min(batch, len(e.queue)) && reads < batch {
+				reads += e.queue[len(e.queue)-1-k].reads()
+				k++
+			}
 			rs.ops = append(rs.ops[:0], e.queue[len(e.queue)-k:]...)
 			e.queue = e.queue[:len(e.queue)-k]
 			e.mu.Unlock()
