@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/zk2kraft/zk2kraft/progress"
 	"github.com/zk2kraft/zk2kraft/zkreader/datadir"
 )
 
@@ -262,5 +264,36 @@ func TestIgnoresForeignFiles(t *testing.T) {
 	got, rep, err := readJSON(t, dir)
 	if err != nil || !bytes.Equal(got, expected(t)) || len(rep.Skipped) != 0 {
 		t.Fatalf("err %v, report %+v", err, rep)
+	}
+}
+
+// TestProgress: an offline read reports its progress in znodes read, the
+// last event final, with every znode of the model counted (partition
+// states read in batches included) and a rate.
+func TestProgress(t *testing.T) {
+	var mu sync.Mutex
+	var evs []progress.Event
+	s, _, err := datadir.Read(context.Background(), datadir.Options{DataDir: testdataCopy(t), Chroot: "/kafka",
+		Progress: func(e progress.Event) { mu.Lock(); evs = append(evs, e); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) == 0 {
+		t.Fatal("no progress events")
+	}
+	last := evs[len(evs)-1]
+	if !last.Final || last.Unit != "znodes" || last.Done != s.ZnodesRead || last.Total != last.Done || last.Rate <= 0 {
+		t.Fatalf("last event %+v, model read %d znodes", last, s.ZnodesRead)
+	}
+	states := 0
+	for _, tp := range s.Topics {
+		for _, p := range tp.Partitions {
+			if p.State != nil {
+				states++
+			}
+		}
+	}
+	if states == 0 || s.ZnodesRead < int64(states+len(s.Topics)) {
+		t.Fatalf("%d znodes read for %d topics and %d states", s.ZnodesRead, len(s.Topics), states)
 	}
 }
