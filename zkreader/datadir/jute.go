@@ -10,6 +10,28 @@
 //
 // Formats follow Apache ZooKeeper 3.4–3.9 (FileSnap, FileTxnLog, DataTree,
 // SerializeUtils, the jute records of zookeeper.jute).
+//
+// How it is fast (1M partitions, ~2M znodes, a 320 MB snapshot: ~0.9 s on
+// two cores, ~1.2M znodes/s of model, peak RSS ~1.1 GiB; BenchmarkScaleDataDir):
+//
+//   - A plain snapshot is mapped (MAP_POPULATE), not copied; node names and
+//     data point into it until the model is built, then it is unmapped (the
+//     model holds nothing of it: Children copies names).
+//   - The tree links nodes to their children (no map of every path); a
+//     directory of more than 8 children gets a name index, sized from its
+//     persisted cversion. Lookups start from the longest prefix shared with
+//     the previous one and try its siblings first, so the builder's reads,
+//     which go through the tree in order, cost a step or two. Duplicate
+//     nodes are caught as each is linked.
+//   - The snapshot's Adler-32 runs on the other core (8 bytes at a time),
+//     which also maps the memory of the next node slabs (a fresh page is a
+//     fault of microseconds on a VM: nearly half of a cold read's CPU).
+//   - Replayed paths and data point into their log entry instead of copies.
+//   - The collector is paused for the call (see gc.go): the read keeps
+//     nearly all it allocates.
+//   - zkreader.ReadTree reads partition states in batches (kindStates) and
+//     parses them, and topics, with allocation-free fast paths checked
+//     against the full parsers (FuzzFastModelAgrees).
 package datadir
 
 import (
