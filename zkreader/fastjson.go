@@ -10,7 +10,6 @@ package zkreader
 // checks that both paths agree whenever the fast one succeeds.
 
 import (
-	"bytes"
 	"cmp"
 	"math"
 	"slices"
@@ -35,14 +34,17 @@ func (s *fastJSON) ws() {
 }
 
 func (s *fastJSON) eat(c byte) bool {
-	if s.i < len(s.b) {
-		switch b := s.b[s.i]; {
-		case b == c:
-			s.i++
-			return true
-		case b > ' ': // not whitespace: no need to skip any
-			return false
-		}
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return s.eatSpace(c)
+}
+
+// eatSpace is eat after whitespace.
+func (s *fastJSON) eatSpace(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] > ' ' { // not whitespace: no need to skip any
+		return false
 	}
 	s.ws()
 	if s.i < len(s.b) && s.b[s.i] == c {
@@ -458,12 +460,15 @@ func (s *fastJSON) key() ([]byte, bool) {
 	if !s.eat('"') {
 		return nil, false
 	}
-	j := bytes.IndexByte(s.b[s.i:], '"')
-	if j < 0 {
+	start := s.i
+	for s.i < len(s.b) && s.b[s.i] != '"' { // keys are short
+		s.i++
+	}
+	if s.i == len(s.b) {
 		return nil, false
 	}
-	k := s.b[s.i : s.i+j]
-	s.i += j + 1
+	k := s.b[start:s.i]
+	s.i++
 	return k, s.eat(':')
 }
 

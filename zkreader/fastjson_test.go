@@ -84,3 +84,38 @@ func checkFastModel(t *testing.T, data []byte) (accepted bool) {
 	}
 	return accepted
 }
+
+// BenchmarkFastModel: the model fast paths against the full parsers, on
+// the znodes a large cluster has by the million (partition states) and
+// thousand (topics of 50 partitions), as Kafka writes them.
+func BenchmarkFastModel(b *testing.B) {
+	state := []byte(`{"controller_epoch":1,"leader":3,"version":1,"leader_epoch":0,"isr":[3,4,5]}`)
+	topic := `{"partitions":{`
+	for i := 0; i < 50; i++ {
+		if i > 0 {
+			topic += ","
+		}
+		topic += `"` + itoa(i) + `":[` + itoa(i%12) + `,` + itoa((i+1)%12) + `,` + itoa((i+2)%12) + `]`
+	}
+	tb := []byte(topic + `},"topic_id":"HR6bHVxbSi-Kawx-Py0aCQ","adding_replicas":{},"removing_replicas":{},"version":3}`)
+	st := Stat{Czxid: 1}
+	var a stateArena
+	for _, c := range []struct {
+		name string
+		f    func() bool
+	}{
+		{"state/fast", func() bool { _, ok := fastStateModel(&a, state, st); return ok }},
+		{"state/full", func() bool { _, f := ParsePartitionState("/s", state, st); return f == nil }},
+		{"topic/fast", func() bool { _, ok := fastTopicModel("/brokers/topics/t", tb, st); return ok }},
+		{"topic/full", func() bool { _, f := ParseTopic("/brokers/topics/t", tb, st); return f == nil }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !c.f() {
+					b.Fatal("not parsed")
+				}
+			}
+		})
+	}
+}
