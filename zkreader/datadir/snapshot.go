@@ -136,7 +136,7 @@ func parseSnapshot(file string, b []byte, t *tree) (snapInfo, error) {
 			nd.name, nd.data, nd.st = name, data, s
 			if len(stack) == 0 {
 				t.root = nd
-			} else if p := stack[len(stack)-1]; p != nil && !p.addKid(nd) {
+			} else if p := stack[len(stack)-1]; p != nil && !t.addKid(p, nd) {
 				r.off = at
 				r.fail("node %q appears twice", path)
 				break

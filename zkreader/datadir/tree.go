@@ -40,6 +40,7 @@ type tree struct {
 	slab       []node
 	slabSize   int
 	slabs      chan []node // slabs made ready by a prefaulter (nil: none)
+	kidArena   []*node     // the rest of the chunk child lists come from
 	stopSlabs  func()      // stops the prefaulter
 	ephemerals map[int64][]string
 	chroot     string // "" or "/kafka"
@@ -130,9 +131,20 @@ func (n *node) childNear(name string, hint int32) (*node, int32) {
 	return nil, -1
 }
 
+// kidSlice returns an empty child list of capacity c from a shared chunk
+// (a million partitions have a million one-child lists).
+func (t *tree) kidSlice(c int) []*node {
+	if cap(t.kidArena)-len(t.kidArena) < c {
+		t.kidArena = make([]*node, 0, max(c, 1<<14))
+	}
+	i := len(t.kidArena)
+	t.kidArena = t.kidArena[:i+c]
+	return t.kidArena[i : i : i+c]
+}
+
 // addKid links k under n; it reports false (and links nothing) when n
 // has a child of that name already.
-func (n *node) addKid(k *node) bool {
+func (t *tree) addKid(n, k *node) bool {
 	if n.index == nil {
 		for _, o := range n.kids {
 			if o.name == k.name {
@@ -142,7 +154,7 @@ func (n *node) addKid(k *node) bool {
 		if n.kids == nil {
 			// the persisted cversion counts the creates of children: in
 			// a snapshot, mostly the number of children
-			n.kids = make([]*node, 0, min(max(n.st.cversion, 1), 1024))
+			n.kids = t.kidSlice(int(min(max(n.st.cversion, 1), 1024)))
 		}
 		n.kids = append(n.kids, k)
 		if len(n.kids) > smallDir {
@@ -372,7 +384,7 @@ func (t *tree) create(path string, data []byte, owner int64, parentCVersion int3
 	n := t.alloc()
 	n.name, n.data = name, data
 	n.st = stat{czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, owner: owner}
-	parent.addKid(n)
+	t.addKid(parent, n)
 	t.count++
 	t.addEphemeral(owner, path)
 	return false
