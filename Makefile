@@ -32,8 +32,10 @@ test: setup lint
 test-short:
 	$(GO) test -short $(PKGS)
 
+# The fault matrix (e2e/faults): the whole migration under each fault, to
+# parity. `make test` runs it too.
 test-faults: setup
-	$(GO) test $(TESTFLAGS) -run 'Fault' $(PKGS)
+	$(GO) test $(TESTFLAGS) -v -run 'TestFaultMatrix' ./e2e/faults
 
 # Benchmarks named in the issues; sized for 2 cores. Figures go to stdout.
 bench: setup

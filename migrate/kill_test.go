@@ -7,10 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,43 +18,10 @@ import (
 	"github.com/zk2kraft/zk2kraft/translate/records"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" && binErr == nil {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testenv.RemoveBinaries()
 	os.Exit(code)
-}
-
-// zk2kraftBinary builds the command once per test binary (removed by TestMain).
-func zk2kraftBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "zk2kraft-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "zk2kraft")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/zk2kraft")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			binErr = err
-			binPath = string(out)
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("build zk2kraft: %v\n%s", binErr, binPath)
-	}
-	return binPath
 }
 
 // migrateArgs is the command line the test kills and reruns.
@@ -121,7 +85,7 @@ func TestKillAtEachPhaseAndRerun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: needs ZooKeeper")
 	}
-	bin := zk2kraftBinary(t)
+	bin := testenv.Zk2kraftBinary(t)
 	env := testenv.Start(t, testenv.Options{Nodes: 3})
 	cases := []struct {
 		name, marker string
