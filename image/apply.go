@@ -260,7 +260,11 @@ func (im *Image) applyPartition(r *records.PartitionRecord) error {
 		return nil
 	}
 	im.save(undo{kind: undoPartitionInserted, uuid: t.ID, idx: int32(i)})
-	t.Partitions = slices.Insert(t.Partitions, i, p)
+	if i == len(t.Partitions) {
+		t.Partitions = append(t.Partitions, p) // the common case: partitions in order
+	} else {
+		t.Partitions = slices.Insert(t.Partitions, i, p)
+	}
 	im.partitions++
 	return nil
 }

@@ -253,8 +253,14 @@ func (im *Image) ApplyBatch(recs []records.Versioned) (int, error) {
 		}
 	}
 	mark := len(im.journal)
+	// Most records journal one entry: grow the journal once, not by doubling.
+	im.journal = slices.Grow(im.journal, len(recs))
 	im.batchDepth++
 	for i, v := range recs {
+		var hint int
+		if t, ok := v.Record.(*records.TopicRecord); ok {
+			hint = partitionsFollowing(recs[i+1:], t.TopicId)
+		}
 		if err := im.Apply(v); err != nil {
 			im.batchDepth--
 			if before != nil {
@@ -264,6 +270,12 @@ func (im *Image) ApplyBatch(recs []records.Versioned) (int, error) {
 			}
 			return i, fmt.Errorf("record %d of %d: %w", i, len(recs), err)
 		}
+		if hint > 0 {
+			// A new topic whose partitions follow it in the batch: size
+			// its partition slice once.
+			t := im.topicsByID[v.Record.(*records.TopicRecord).TopicId]
+			t.Partitions = make([]Partition, 0, hint)
+		}
 	}
 	im.batchDepth--
 	if !im.journaling() {
@@ -272,10 +284,28 @@ func (im *Image) ApplyBatch(recs []records.Versioned) (int, error) {
 	return len(recs), nil
 }
 
+// partitionsFollowing counts the PartitionRecords of topic id at the start
+// of recs (how the copy phase and Kafka write a new topic).
+func partitionsFollowing(recs []records.Versioned, id kafka.UUID) int {
+	n := 0
+	for _, v := range recs {
+		p, ok := v.Record.(*records.PartitionRecord)
+		if !ok || p.TopicId != id {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// maxKeptJournal is the largest journal backing array clearJournal keeps for
+// the next batch (about 1 MB; a 10,000-record batch needs 10,000 entries).
+const maxKeptJournal = 16 << 10
+
 // clearJournal empties the journal, releasing a large backing array (the
 // copy of a big cluster journals millions of entries inside one transaction).
 func (im *Image) clearJournal() {
-	if cap(im.journal) > 4096 {
+	if cap(im.journal) > maxKeptJournal {
 		im.journal = nil
 		return
 	}

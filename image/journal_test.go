@@ -212,3 +212,52 @@ func TestNoJournalOutsideTransactions(t *testing.T) {
 		}
 	}
 }
+
+// A new topic followed by its partitions (the copy phase's batches) gets its
+// partition slice sized once; the result is the same as one by one, and a
+// failing record at the end still undoes the whole batch.
+func TestApplyBatchNewTopicPartitions(t *testing.T) {
+	idA, idB := kafka.DerivedUUID("hint", "a"), kafka.DerivedUUID("hint", "b")
+	part := func(id kafka.UUID, p int32) records.Versioned {
+		return v(&records.PartitionRecord{PartitionId: p, TopicId: id, Replicas: []int32{1, 2}, Isr: []int32{1}, Leader: 1})
+	}
+	batch := []records.Versioned{v(&records.TopicRecord{Name: "a", TopicId: idA})}
+	for p := int32(0); p < 5; p++ {
+		batch = append(batch, part(idA, p*2)) // 0 2 4 6 8
+	}
+	batch = append(batch, v(&records.TopicRecord{Name: "b", TopicId: idB}), part(idB, 0),
+		part(idA, 3), part(idA, 20)) // into the middle and past the hint
+	for _, failing := range []bool{true, false} {
+		im := base(t)
+		before := im.Clone()
+		b := batch
+		if failing {
+			b = append(b[:len(b):len(b)], part(kafka.DerivedUUID("hint", "none"), 0))
+		}
+		n, err := im.ApplyBatch(b)
+		if failing {
+			if err == nil || n != len(b)-1 {
+				t.Fatalf("failing batch: n=%d err=%v, want an error at record %d", n, err, len(b)-1)
+			}
+			sameImage(t, "failed batch", before, im)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		one := before.Clone()
+		for _, x := range b {
+			if err := one.Apply(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sameImage(t, "batch vs one by one", one, im)
+		var ids []int32
+		for _, p := range im.TopicByID(idA).Partitions {
+			ids = append(ids, p.ID)
+		}
+		if want := []int32{0, 2, 3, 4, 6, 8, 20}; !reflect.DeepEqual(ids, want) {
+			t.Fatalf("topic a partitions %v, want %v", ids, want)
+		}
+	}
+}

@@ -41,21 +41,28 @@ func typeName(v records.Versioned) string {
 
 // decodeDataBatch decodes exactly one data RecordBatch into its records.
 func decodeDataBatch(b []byte) ([]records.Versioned, error) {
-	bt, n, err := batch.Decode(b)
+	_, recs, err := decodeDataBatchReuse(b, nil, nil)
+	return recs, err
+}
+
+// decodeDataBatchReuse is decodeDataBatch decoding into the backing arrays
+// of raw and dst when they are large enough; it returns the slices used.
+func decodeDataBatchReuse(b []byte, raw []batch.Record, dst []records.Versioned) ([]batch.Record, []records.Versioned, error) {
+	bt, n, err := batch.DecodeReuse(b, raw[:cap(raw)])
 	if err != nil {
-		return nil, fmt.Errorf("record batch: %w", err)
+		return raw, dst, fmt.Errorf("record batch: %w", err)
 	}
 	if n != len(b) {
-		return nil, fmt.Errorf("record batch: %d byte(s) after the batch (one entry holds one batch)", len(b)-n)
+		return bt.Records, dst, fmt.Errorf("record batch: %d byte(s) after the batch (one entry holds one batch)", len(b)-n)
 	}
 	if bt.Control {
-		return nil, errors.New("record batch: control batches are written by the quorum itself, not appended")
+		return bt.Records, dst, errors.New("record batch: control batches are written by the quorum itself, not appended")
 	}
-	recs, err := batch.DecodeRecords(&bt)
+	recs, err := batch.AppendDecodedRecords(dst[:0], &bt)
 	if err != nil {
-		return nil, fmt.Errorf("record batch: %w", err)
+		return bt.Records, dst, fmt.Errorf("record batch: %w", err)
 	}
-	return recs, nil
+	return bt.Records, recs, nil
 }
 
 // WriteCheckpointRecords writes recs as a Kafka .checkpoint (translate/batch/

@@ -215,6 +215,13 @@ func BatchSize(b []byte) (int, error) {
 // Keys and values alias b. Errors wrap ErrTruncated or ErrCorrupt and say
 // what is wrong, with byte positions relative to the start of b.
 func Decode(b []byte) (Batch, int, error) {
+	return DecodeReuse(b, nil)
+}
+
+// DecodeReuse is Decode, but the returned batch's Records use the backing
+// array of recs when it is large enough (a caller decoding batch after batch
+// keeps one slice). The records' keys, values and headers are overwritten.
+func DecodeReuse(b []byte, recs []Record) (Batch, int, error) {
 	size, err := BatchSize(b)
 	if err != nil {
 		return Batch{}, 0, err
@@ -249,7 +256,12 @@ func Decode(b []byte) (Batch, int, error) {
 		// Each record takes at least 7 bytes.
 		return Batch{}, 0, fmt.Errorf("%w: recordCount %d impossible in %d byte(s) of records", ErrCorrupt, count, size-HeaderSize)
 	}
-	bt.Records = make([]Record, count)
+	if int(count) <= cap(recs) {
+		bt.Records = recs[:count]
+		clear(bt.Records)
+	} else {
+		bt.Records = make([]Record, count)
+	}
 	pos := HeaderSize
 	for i := range bt.Records {
 		if pos >= size {

@@ -452,3 +452,44 @@ func checkDecode(t *testing.T, in []byte) {
 		DecodeRecords(&d) // must not panic
 	}
 }
+
+// DecodeReuse decodes like Decode, into the given backing array when it is
+// large enough (stale headers of a previous batch do not leak through).
+func TestDecodeReuse(t *testing.T) {
+	mk := func(n int, headers bool) []byte {
+		b := Batch{AppendTimeMs: specTime}
+		for i := 0; i < n; i++ {
+			r := Record{Value: []byte(strconv.Itoa(i))}
+			if headers {
+				r.Headers = []Header{{Key: "h", Value: []byte("v")}}
+			}
+			b.Records = append(b.Records, r)
+		}
+		return Encode(nil, b)
+	}
+	scratch := make([]Record, 0, 8)
+	for _, tc := range []struct {
+		n       int
+		headers bool
+		reused  bool
+	}{{5, true, true}, {3, false, true}, {8, false, true}, {20, false, false}} {
+		enc := mk(tc.n, tc.headers)
+		want, wn, err := Decode(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gn, err := DecodeReuse(enc, scratch[:cap(scratch)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gn != wn || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%d records: DecodeReuse differs from Decode:\n%+v\n%+v", tc.n, got, want)
+		}
+		if same := &got.Records[0] == &scratch[:1][0]; same != tc.reused {
+			t.Fatalf("%d records: reused the scratch array = %v, want %v", tc.n, same, tc.reused)
+		}
+	}
+	if _, _, err := DecodeReuse(mk(2, false)[:40], scratch); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("truncated batch: err %v, want ErrTruncated", err)
+	}
+}

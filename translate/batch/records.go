@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/zk2kraft/zk2kraft/translate/records"
 )
@@ -111,7 +112,14 @@ func DecodeRecord(b *Batch, r Record) (records.Versioned, error) {
 
 // DecodeRecords decodes every record of b; errors name the record's offset.
 func DecodeRecords(b *Batch) ([]records.Versioned, error) {
-	out := make([]records.Versioned, 0, len(b.Records))
+	return AppendDecodedRecords(make([]records.Versioned, 0, len(b.Records)), b)
+}
+
+// AppendDecodedRecords decodes every record of b and appends them to dst
+// (reusing its backing array when large enough); errors name the record's
+// offset.
+func AppendDecodedRecords(dst []records.Versioned, b *Batch) ([]records.Versioned, error) {
+	out := slices.Grow(dst, len(b.Records))
 	for _, r := range b.Records {
 		v, err := DecodeRecord(b, r)
 		if err != nil {
