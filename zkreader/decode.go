@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Finding codes the parsers emit.
@@ -40,28 +43,209 @@ func isNullData(data []byte) bool {
 // decodeJSON unmarshals data into v (a pointer to a struct whose required
 // fields are pointers) and turns a failure into a precise finding. Unknown
 // fields are tolerated. It never echoes znode values (they may be secrets).
+//
+// encoding/json is lenient where Kafka's reader (Jackson) is not or where
+// the result would be ambiguous, so decodeJSON also refuses, with the field
+// named: strings that are not valid UTF-8 (encoding/json would silently turn
+// them into U+FFFD; Jackson fails), and a key that appears twice in one
+// object (encoding/json keeps the last; which one a Kafka broker acted on
+// is not knowable from the znode, so the migration does not guess).
 func decodeJSON(path string, data []byte, v any, what string) []Finding {
 	if isNullData(data) {
 		return []Finding{malformed(path, "", what, "znode has no data")}
 	}
 	err := json.Unmarshal(data, v)
 	if err == nil {
+		if f := checkJSONText(path, data); f != nil {
+			return []Finding{*f}
+		}
 		return nil
 	}
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
+		if strings.Contains(se.Error(), "exceeded max depth") {
+			return []Finding{malformed(path, "", what, "JSON nested more than %d levels deep (at byte %d)", maxJSONDepth, se.Offset)}
+		}
+		if !utf8.Valid(data) {
+			// a syntax error inside garbage: say what is wrong with the bytes
+			return []Finding{malformed(path, "", what, "malformed JSON at byte %d (the znode is not valid UTF-8 text)", se.Offset)}
+		}
 		return []Finding{malformed(path, "", what, "malformed JSON at byte %d", se.Offset)}
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
 			return []Finding{malformed(path, "", what, "JSON %s where %s was expected", jsonKind(te.Value), what)}
 		}
-		return []Finding{malformed(path, field, goTypeName(te.Type.String()), "wrong type: JSON %s", jsonKind(te.Value))}
+		return []Finding{malformed(path, field, goTypeName(te.Type.String()), "%s", typeErrMessage(te))}
 	default:
 		return []Finding{malformed(path, "", what, "cannot decode: %v", err)}
 	}
+}
+
+// maxJSONDepth is encoding/json's nesting limit (a Kafka znode nests at
+// most 4 levels).
+const maxJSONDepth = 10000
+
+// typeErrMessage says why a JSON value does not fit its field: a number
+// out of the field's range, a number with a fraction or exponent where an
+// integer belongs, or a value of the wrong kind. The value is not echoed.
+func typeErrMessage(te *json.UnmarshalTypeError) string {
+	kind, lit, _ := strings.Cut(te.Value, " ")
+	if kind == "number" && te.Type != nil {
+		switch te.Type.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if strings.ContainsAny(lit, ".eE") {
+				return "number is not an integer (it has a fraction or an exponent)"
+			}
+			return "number out of range for a " + goTypeName(te.Type.String())
+		case reflect.Float32, reflect.Float64:
+			return "number out of range for a double"
+		}
+	}
+	return "wrong type: JSON " + kind
+}
+
+// checkJSONText walks syntactically valid JSON (encoding/json accepted it)
+// and reports the first string that is not valid UTF-8 and the first object
+// key that appears twice, naming the field where it sits ("config.x",
+// "partitions.0", "acls[2].host"). Keys are compared after unescaping.
+func checkJSONText(path string, data []byte) *Finding {
+	type frame struct {
+		obj   bool
+		field string // the field of this object or array
+		key   string // object: the key whose value comes next
+		idx   int    // array: the index of the next element
+		keys  []string
+		set   map[string]struct{}
+	}
+	var stack []frame
+	// at names the value that starts now
+	at := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		top := &stack[len(stack)-1]
+		if top.obj {
+			return joinField(top.field, top.key)
+		}
+		return top.field + "[" + strconv.Itoa(top.idx) + "]"
+	}
+	expectKey := false
+	for i := 0; i < len(data); {
+		c := data[i]
+		switch c {
+		case ' ', '\t', '\n', '\r', ':':
+			i++
+		case ',':
+			i++
+			if len(stack) == 0 {
+				return nil
+			}
+			if top := &stack[len(stack)-1]; top.obj {
+				expectKey = true
+			} else {
+				top.idx++
+			}
+		case '{', '[':
+			stack = append(stack, frame{obj: c == '{', field: at()})
+			expectKey = c == '{'
+			i++
+		case '}', ']':
+			if len(stack) == 0 {
+				return nil
+			}
+			stack = stack[:len(stack)-1]
+			expectKey = false
+			i++
+		case '"':
+			end := i + 1
+			escaped := false
+			for end < len(data) && data[end] != '"' {
+				if data[end] == '\\' {
+					escaped = true
+					end++
+				}
+				end++
+			}
+			if end >= len(data) {
+				return nil // not JSON: encoding/json said so already
+			}
+			raw := data[i+1 : end]
+			i = end + 1
+			if !utf8.Valid(raw) {
+				if expectKey {
+					f := malformed(path, stack[len(stack)-1].field, "object keys of valid UTF-8 text", "an object key is not valid UTF-8")
+					return &f
+				}
+				f := malformed(path, at(), "string of valid UTF-8 text", "string value is not valid UTF-8 (Kafka's JSON reader refuses it)")
+				return &f
+			}
+			if !expectKey {
+				continue
+			}
+			expectKey = false
+			k := string(raw)
+			if escaped {
+				if err := json.Unmarshal(data[i-len(raw)-2:i], &k); err != nil {
+					k = string(raw)
+				}
+			}
+			if len(stack) == 0 {
+				return nil
+			}
+			top := &stack[len(stack)-1]
+			top.key = k
+			dup := false
+			if top.set != nil {
+				_, dup = top.set[k]
+				top.set[k] = struct{}{}
+			} else {
+				for _, x := range top.keys {
+					if x == k {
+						dup = true
+						break
+					}
+				}
+				top.keys = append(top.keys, k)
+				if len(top.keys) > 16 {
+					top.set = make(map[string]struct{}, 2*len(top.keys))
+					for _, x := range top.keys {
+						top.set[x] = struct{}{}
+					}
+					top.keys = nil
+				}
+			}
+			if dup {
+				f := malformed(path, joinField(top.field, k), "each key once in a JSON object",
+					"key appears more than once; encoding/json and Kafka would keep the last value, the migration does not guess")
+				f.Remedy = "rewrite the znode with each key once (zkCli.sh set), then read again"
+				return &f
+			}
+		default: // a number, true, false or null
+			for i < len(data) && !isJSONDelim(data[i]) {
+				i++
+			}
+		}
+	}
+	return nil
+}
+
+func joinField(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
+}
+
+func isJSONDelim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 // jsonKind keeps only the kind of a JSON value from an UnmarshalTypeError's
@@ -81,7 +265,12 @@ func decodeMapOf[T any](path, field string, raw map[string]json.RawMessage, expe
 	for k, v := range raw {
 		var x T
 		if err := json.Unmarshal(v, &x); err != nil {
-			return nil, []Finding{malformed(path, field+"."+k, expected, "wrong type: JSON %s", jsonValueKind(v))}
+			msg := "wrong type: JSON " + jsonValueKind(v)
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && strings.HasPrefix(te.Value, "number") {
+				msg = typeErrMessage(te) // e.g. a broker id beyond 32 bits
+			}
+			return nil, []Finding{malformed(path, field+"."+k, expected, "%s", msg)}
 		}
 		out[k] = x
 	}

@@ -300,7 +300,7 @@ func fastTopic(b []byte) (f topicFields, ok bool) {
 		return true
 	}) && s.end()
 	if ok {
-		// duplicate partition keys: leave them to encoding/json's last-wins
+		// duplicate partition keys: the full parser reports them
 		for _, l := range [][]partList{f.parts, f.adding, f.removing} {
 			keys := make(map[string]struct{}, len(l))
 			for _, p := range l {

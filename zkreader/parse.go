@@ -11,7 +11,8 @@ package zkreader
 // path, the field and what was expected. The bulk reader then leaves the
 // object out of the typed lists (for a partition state: Partition.State stays
 // nil), so the finding is the only trace of it; the pre-flight check turns
-// every such finding into a blocker. The exception is /migration, which is
+// every such finding into a blocker. Strings that are not valid UTF-8 and
+// keys that appear twice in one object are malformed too (decodeJSON). The exception is /migration, which is
 // always returned (Valid=false, Raw kept) because its presence matters.
 
 import (
