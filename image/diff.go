@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 )
 
@@ -42,10 +43,59 @@ func (d *differ) add(section, object, field, want, got string) {
 }
 
 func (d *differ) field(section, object, field string, want, got any) {
+	if same(want, got) {
+		return
+	}
 	w, g := render(want), render(got)
 	if w != g {
 		d.add(section, object, field, w, g)
 	}
+}
+
+// same reports, without rendering, that two values of a common field type
+// render alike (a million equal partitions are compared, not printed); for
+// other types it reports false and the renderings decide.
+func same(want, got any) bool {
+	switch w := want.(type) {
+	case int32:
+		g, ok := got.(int32)
+		return ok && w == g
+	case int16:
+		g, ok := got.(int16)
+		return ok && w == g
+	case int8:
+		g, ok := got.(int8)
+		return ok && w == g
+	case int64:
+		g, ok := got.(int64)
+		return ok && w == g
+	case bool:
+		g, ok := got.(bool)
+		return ok && w == g
+	case string:
+		g, ok := got.(string)
+		return ok && w == g
+	case *string:
+		g, ok := got.(*string)
+		return ok && (w == nil) == (g == nil) && (w == nil || *w == *g)
+	case []int32:
+		g, ok := got.([]int32)
+		return ok && slices.Equal(w, g) // nil and empty render alike
+	case []kafka.UUID:
+		g, ok := got.([]kafka.UUID)
+		return ok && slices.Equal(w, g)
+	}
+	return false
+}
+
+// samePartition reports that two partitions have equal fields (the common
+// case, decided without naming the partition).
+func samePartition(w, g *Partition) bool {
+	return slices.Equal(w.Replicas, g.Replicas) && slices.Equal(w.ISR, g.ISR) &&
+		slices.Equal(w.AddingReplicas, g.AddingReplicas) && slices.Equal(w.RemovingReplicas, g.RemovingReplicas) &&
+		w.Leader == g.Leader && w.LeaderEpoch == g.LeaderEpoch && w.PartitionEpoch == g.PartitionEpoch &&
+		w.LeaderRecoveryState == g.LeaderRecoveryState && slices.Equal(w.ELR, g.ELR) && slices.Equal(w.LastKnownELR, g.LastKnownELR) &&
+		same(w.DirectoriesOrMigrating(), g.DirectoriesOrMigrating())
 }
 
 func render(v any) string {
@@ -229,6 +279,11 @@ func diffPartitions(d *differ, w, g *Topic) {
 			j++
 		default:
 			wp, gp := &w.Partitions[i], &g.Partitions[j]
+			if samePartition(wp, gp) {
+				i++
+				j++
+				continue
+			}
 			obj := fmt.Sprintf("%s-%d", w.Name, wp.ID)
 			d.field(SectionTopics, obj, "replicas", wp.Replicas, gp.Replicas)
 			d.field(SectionTopics, obj, "isr", wp.ISR, gp.ISR)

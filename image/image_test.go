@@ -440,3 +440,21 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+// same must never call two values alike that render differently (it is a
+// shortcut for render(a) == render(b)).
+func TestSameAgreesWithRender(t *testing.T) {
+	s1, s2 := "a", "b"
+	vals := []any{int32(1), int32(2), int16(1), int8(1), int64(1), true, false, "a", "b", &s1, &s2, (*string)(nil),
+		[]int32(nil), []int32{}, []int32{1}, []int32{1, 2}, []kafka.UUID(nil), []kafka.UUID{}, []kafka.UUID{{1}}, 1.5}
+	for _, a := range vals {
+		for _, b := range vals {
+			if same(a, b) && render(a) != render(b) {
+				t.Errorf("same(%#v, %#v) but they render %q and %q", a, b, render(a), render(b))
+			}
+		}
+	}
+	if !same(int32(7), int32(7)) || !same([]int32(nil), []int32{}) || same(int32(7), int16(7)) {
+		t.Error("same misses an equal pair or matches different types")
+	}
+}

@@ -98,6 +98,9 @@ type Options struct {
 	// TakenAt, so output is deterministic).
 	Now func() time.Time
 	// MinBatchRecords is the buffering consumer's minimum (default 200).
+	// At MaxBatchRecords or more, batches are filled: a logical batch
+	// (a topic with its partitions, say) that would take the buffer over
+	// MaxBatchRecords goes into the next batch.
 	MinBatchRecords int
 	// MaxBatchRecords caps records per controller batch (default 10,000).
 	MaxBatchRecords int
@@ -913,7 +916,15 @@ func (t *translator) notMigrated() {
 func coalesce(logical [][]records.Versioned, minRecords, maxRecords, maxBytes int) ([][]records.Versioned, error) {
 	var flushed [][]records.Versioned
 	var buf []records.Versioned
+	fill := minRecords >= maxRecords
 	for _, b := range logical {
+		if fill && len(buf) > 0 && len(buf)+len(b) > maxRecords {
+			// Filling batches (migrate's copy): what would overflow the
+			// buffer starts the next one, so that no full batch is split
+			// into a full one and a small remainder.
+			flushed = append(flushed, buf)
+			buf = nil
+		}
 		buf = append(buf, b...)
 		if len(buf) >= minRecords {
 			flushed = append(flushed, buf)

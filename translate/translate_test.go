@@ -483,6 +483,11 @@ func TestCoalesceLikeKafka(t *testing.T) {
 		{1000, []int{1000, 1}, []int{1000, 1}},
 		{1000, []int{1000, 1000, 1000}, []int{1000, 1000, 1000}},
 		{200, []int{25000}, []int{10000, 10000, 5000}}, // MAX_RECORDS_PER_BATCH
+		// filling (min >= max, migrate's copy): no batch split into full + remainder
+		{10000, []int{4000, 4000, 4000, 4000}, []int{8000, 8000}},
+		{10000, []int{5000, 5000, 1}, []int{10000, 1}},
+		{10000, []int{51, 9990, 51}, []int{51, 9990, 51}},
+		{10000, []int{100, 25000}, []int{100, 10000, 10000, 5000}},
 	}
 	for _, c := range cases {
 		var logical [][]records.Versioned

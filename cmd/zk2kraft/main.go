@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -15,7 +16,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()
+	stopProfile := startCPUProfile(os.Getenv("ZK2KRAFT_CPUPROFILE"))
 	err := root.ExecuteContext(ctx)
+	stopProfile()
 	if err != nil && ctx.Err() != nil {
 		// Interrupted (Ctrl-C, SIGTERM): say so, with the conventional code.
 		var ee *exitError
@@ -64,3 +67,20 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // withExitCode returns an error that makes zk2kraft exit with code.
 func withExitCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+// startCPUProfile writes a CPU profile of the whole run to path (for the
+// developers' benchmarks: ZK2KRAFT_CPUPROFILE=FILE); "" does nothing.
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zk2kraft: ZK2KRAFT_CPUPROFILE:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
