@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -220,7 +221,7 @@ func (w *seedWriter) writeGroup(ctx context.Context, group []znodeWrite) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("seed: %w", err)
 		}
-		resp, err := w.conn.Multi(ops...)
+		resp, err := w.multi(ctx, ops, paths[0])
 		for i, r := range resp {
 			if r.Error != nil && r.Error != zk.ErrAPIError {
 				return fmt.Errorf("seed: write %s: %w", paths[i], r.Error)
@@ -249,6 +250,34 @@ func (w *seedWriter) writeGroup(ctx context.Context, group []znodeWrite) error {
 		}
 	}
 	return flush()
+}
+
+// multi sends one Multi whose first operation creates first. When the
+// connection drops under it (a server busy with a million znodes can drop
+// a client), its outcome is unknown: a Multi is atomic, so whether first
+// exists tells, and it is sent again if it was not applied.
+func (w *seedWriter) multi(ctx context.Context, ops []any, first string) ([]zk.MultiResponse, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := w.conn.Multi(ops...)
+		if attempt == 10 || !(errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer)) {
+			return resp, err
+		}
+		applied := false
+		for {
+			if ctx.Err() != nil {
+				return resp, err
+			}
+			ok, _, eerr := w.conn.Exists(first)
+			if eerr == nil {
+				applied = ok
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if applied {
+			return make([]zk.MultiResponse, len(ops)), nil
+		}
+	}
 }
 
 func (w *seedWriter) writeParallel(ctx context.Context, groups [][]znodeWrite, workers int) error {

@@ -259,14 +259,29 @@ func Compare(ctx context.Context, opts Options) (*Round, []translate.Skip, error
 	if opts.Progress != nil {
 		zo.Progress = func(e progress.Event) { e.Phase = "verify"; e.Step = "read zookeeper"; opts.Progress(e) }
 	}
+	// ZooKeeper and the quorum are read at the same time (each read waits
+	// on its server much of the time); both lie between mv1 and mv2.
+	type quorumRead struct {
+		img *image.Image
+		pos quorum.Position
+		err error
+	}
+	qr := make(chan quorumRead, 1)
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		img, pos, err := opts.Quorum.Image(qctx)
+		qr <- quorumRead{img, pos, err}
+	}()
 	snap, err := zkreader.Read(ctx, zo)
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: read ZooKeeper: %w", err)
 	}
-	got, pos, err := opts.Quorum.Image(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("verify: read the quorum image: %w", err)
+	q := <-qr
+	if q.err != nil {
+		return nil, nil, fmt.Errorf("verify: read the quorum image: %w", q.err)
 	}
+	got, pos := q.img, q.pos
 	mv2, err := opts.Quorum.Meta(ctx) // after the image: did records land meanwhile?
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: %w", err)

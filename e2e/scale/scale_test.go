@@ -87,7 +87,7 @@ func runScale(b *testing.B, bin string, partitions int) string {
 	conn := env.Connect(b)
 	t0 := time.Now()
 	seeded, err := testenv.Seed(ctx, conn, testenv.SeedSpec{Brokers: 30, Topics: partitions / partitionsPerTopic,
-		PartitionsPerTopic: partitionsPerTopic, ReplicationFactor: 3, Chroot: "/scale", Concurrency: 32})
+		PartitionsPerTopic: partitionsPerTopic, ReplicationFactor: 3, Chroot: "/scale", Concurrency: 32, PersistentBrokers: true})
 	if err != nil {
 		b.Fatal(err)
 	}
