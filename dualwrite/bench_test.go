@@ -4,47 +4,38 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
+	"sort"
 	"testing"
 	"time"
-
-	"github.com/go-zookeeper/zk"
 
 	"github.com/zk2kraft/zk2kraft/testenv"
 )
 
-// churnParallel runs workers churners (each on its own session, own topic
-// prefix) making n changes in total at rate changes/s in total.
-func (f *fixture) churnParallel(ctx context.Context, tb testing.TB, workers, n int, rate float64) int {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	total := 0
-	for w := 0; w < workers; w++ {
-		conn := f.conn
-		if w > 0 {
-			c, err := f.env.Dial(ctx)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			defer c.Close()
-			conn = c
+// churnParallel makes n changes at rate changes/s in total (rate <= 0: as
+// fast as it can) with one churner writing on sessions sessions (the
+// fixture's and sessions-1 more), its own topic prefix per call.
+func (f *fixture) churnParallel(ctx context.Context, tb testing.TB, sessions, n int, rate float64) int {
+	f.churnRuns++
+	c := newChurner(f.conn, f.chroot, uint64(100+f.churnRuns), f.snap)
+	c.prefix = fmt.Sprint(f.churnRuns)
+	for s := 1; s < sessions; s++ {
+		conn, err := f.env.Dial(ctx)
+		if err != nil {
+			tb.Fatal(err)
 		}
-		wg.Add(1)
-		go func(w int, conn *zk.Conn) {
-			defer wg.Done()
-			c := newChurner(conn, f.chroot, uint64(100+w), f.snap)
-			c.prefix = fmt.Sprint(w)
-			done, err := c.run(ctx, n/workers, rate/float64(workers))
-			if err != nil {
-				tb.Errorf("churn: %v", err)
-			}
-			mu.Lock()
-			total += done
-			mu.Unlock()
-		}(w, conn)
+		defer conn.Close()
+		c.conns = append(c.conns, conn)
 	}
-	wg.Wait()
-	return total
+	done, err := c.run(ctx, n, rate)
+	if err != nil {
+		tb.Errorf("churn: %v", err)
+	}
+	tb.Logf("churn: %d changes %v", done, c.Ops())
+	sort.Slice(c.lat, func(i, j int) bool { return c.lat[i] < c.lat[j] })
+	if len(c.lat) > 0 {
+		tb.Logf("churn latency p50 %s p99 %s max %s; generator blocked %s", c.lat[len(c.lat)/2], c.lat[len(c.lat)*99/100], c.lat[len(c.lat)-1], c.blocked)
+	}
+	return done
 }
 
 // BenchmarkMirrorLag: 1,000 changes/s of mixed kinds on a 3-node ensemble
@@ -55,7 +46,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 	r := f.startMirror(Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f.churnParallel(ctx, b, 8, 1000, 1000) // warm-up
+	f.churnParallel(ctx, b, 4, 1000, 1000) // warm-up
 	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +55,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		n := f.churnParallel(ctx, b, 8, 10000, 1000)
+		n := f.churnParallel(ctx, b, 4, 10000, 1000)
 		churnTime := time.Since(start)
 		if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
 			b.Fatal(err)
@@ -110,7 +101,7 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 			}
 		}
 		before := r.m.Stats()
-		n := f.churnParallel(ctx, b, 8, 20000, 0)
+		n := f.churnParallel(ctx, b, 4, 20000, 0)
 		seen := r.m.Stats().Seen - before.Seen
 		for _, d := range down {
 			if err := f.lc.Restart(ctx, d); err != nil {
@@ -162,5 +153,20 @@ func BenchmarkMirrorStart(b *testing.B) {
 		if err := r.stop(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkChurn: how many changes/s the churn generator makes on the
+// 3-node ensemble with no mirror running (what the lag benchmark can ask for).
+func BenchmarkChurn(b *testing.B) {
+	f := newFixture(b, testenv.SeedSpec{Preset: "small"})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		n := f.churnParallel(ctx, b, 4, 10000, 0)
+		d := time.Since(start)
+		b.ReportMetric(float64(n)/d.Seconds(), "changes/s")
 	}
 }

@@ -34,6 +34,8 @@ type fixture struct {
 	connect string // what the mirror dials (may be proxies)
 	chroot  string
 	auth    string
+	// churnRuns counts churnParallel calls (each gets its own seed and topic prefix).
+	churnRuns int
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -189,7 +191,7 @@ func (f *fixture) churn(ctx context.Context, seed uint64, n int, rate float64) *
 	if err != nil {
 		f.t.Fatalf("churn after %d changes: %v", done, err)
 	}
-	f.t.Logf("churn: %d changes %v", done, c.ops)
+	f.t.Logf("churn: %d changes %v", done, c.Ops())
 	return c
 }
 
@@ -212,7 +214,7 @@ func (f *fixture) churnDuring(seed uint64, n int, rate float64, fault func()) {
 	if cerr != nil {
 		f.t.Fatalf("churn: %v", cerr)
 	}
-	f.t.Logf("churn: %v", c.ops)
+	f.t.Logf("churn: %v", c.Ops())
 }
 
 func TestMirrorChurnParity(t *testing.T) {
