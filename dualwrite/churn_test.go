@@ -52,8 +52,8 @@ type churner struct {
 	mu      sync.Mutex
 	ops     map[string]int       // changes made, by kind ("raced": one found another writer's change)
 	cfgs    map[string]*churnCfg // znodes read or written so far (configs, quotas, ACLs)
-	lat     []time.Duration // each change's write time
-	blocked time.Duration   // the generator waited for room (maxQueued changes not yet written)
+	lat     []time.Duration      // each change's write time
+	blocked time.Duration        // the generator waited for room (maxQueued changes not yet written)
 }
 
 type churnTopic struct {
