@@ -206,3 +206,68 @@ func FuzzSnapshotSide(f *testing.F) {
 		readSnapshotSide(bytes.NewReader(b))
 	})
 }
+
+// The state machine's decoder (PartitionRecords into a reused slab) decodes
+// exactly what batch.DecodeRecords does, batch after batch, and rejects what
+// it rejects.
+func TestRecordDecoderMatchesDecodeRecords(t *testing.T) {
+	id := kafka.DerivedUUID("decoder")
+	part := func(p int32, ver int16) records.Versioned {
+		r := &records.PartitionRecord{PartitionId: p, TopicId: id, Replicas: []int32{1, 2, 3}, Isr: []int32{1, 2}, Leader: 1,
+			LeaderEpoch: p, PartitionEpoch: 2 * p}
+		if ver >= 1 {
+			r.Directories = []kafka.UUID{{1}, {2}, {3}}
+		}
+		if ver >= 2 {
+			r.EligibleLeaderReplicas, r.LastKnownElr = []int32{3}, []int32{}
+		}
+		if p%2 == 1 {
+			r.LeaderRecoveryState = 1
+		}
+		return records.Versioned{Record: r, Version: ver}
+	}
+	batches := [][]records.Versioned{
+		{{Record: &records.TopicRecord{Name: "decoder", TopicId: id}}, part(0, 0), part(1, 1), part(2, 2), part(3, 2)},
+		{part(7, 0), {Record: &records.NoOpRecord{}}, part(8, 1)}, // fewer records: slab entries are reused
+		append(sampleRecords(), part(9, 2)),
+	}
+	var d recordDecoder
+	for i, recs := range batches {
+		b, err := EncodeBatch(recs, 0, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bt, _, err := batch.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := batch.DecodeRecords(&bt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.decode(b)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("batch %d: decoder gives\n%+v\nDecodeRecords gives\n%+v", i, got, want)
+		}
+		if i == 0 && (got[1].Record != &d.parts[0] || d.used != 4) {
+			t.Fatalf("batch 0: PartitionRecords not decoded into the slab (%d used)", d.used)
+		}
+		d.release()
+	}
+	// A PartitionRecord with a byte missing: the same error either way.
+	good := part(5, 2)
+	val, _ := records.AppendFrame(nil, good)
+	bad := batch.Encode(nil, batch.Batch{Records: []batch.Record{{Value: val[:len(val)-1]}}})
+	_, slowErr := decodeDataBatch(bad)
+	_, err := d.decode(bad)
+	if err == nil || slowErr == nil || err.Error() != slowErr.Error() {
+		t.Fatalf("truncated PartitionRecord: decoder error %v, want %v", err, slowErr)
+	}
+	bt, _, _ := batch.Decode(bad)
+	if _, want := batch.DecodeRecords(&bt); want == nil || !strings.Contains(err.Error(), want.Error()) {
+		t.Fatalf("truncated PartitionRecord: decoder error %v does not carry DecodeRecords' %v", err, want)
+	}
+}

@@ -41,28 +41,79 @@ func typeName(v records.Versioned) string {
 
 // decodeDataBatch decodes exactly one data RecordBatch into its records.
 func decodeDataBatch(b []byte) ([]records.Versioned, error) {
-	_, recs, err := decodeDataBatchReuse(b, nil, nil)
-	return recs, err
+	var d recordDecoder
+	return d.decode(b)
 }
 
-// decodeDataBatchReuse is decodeDataBatch decoding into the backing arrays
-// of raw and dst when they are large enough; it returns the slices used.
-func decodeDataBatchReuse(b []byte, raw []batch.Record, dst []records.Versioned) ([]batch.Record, []records.Versioned, error) {
-	bt, n, err := batch.DecodeReuse(b, raw[:cap(raw)])
+// recordDecoder decodes data batches for the state machine, reusing its
+// slices from batch to batch: the records of one decode are valid until the
+// next (the image copies what it keeps). PartitionRecords, nearly all the
+// records of the copy phase, are decoded into one reused slab instead of
+// one allocation each.
+type recordDecoder struct {
+	raw   []batch.Record
+	recs  []records.Versioned
+	parts []records.PartitionRecord
+	used  int // parts in use by the last decode
+}
+
+// partitionDefaults is a new PartitionRecord (the schema's defaults), copied
+// into a slab entry before it is decoded into.
+var partitionDefaults = *records.NewPartitionRecord()
+
+// decode decodes exactly one data RecordBatch into its records.
+func (d *recordDecoder) decode(b []byte) ([]records.Versioned, error) {
+	d.release()
+	bt, n, err := batch.DecodeReuse(b, d.raw[:cap(d.raw)])
 	if err != nil {
-		return raw, dst, fmt.Errorf("record batch: %w", err)
+		return nil, fmt.Errorf("record batch: %w", err)
 	}
+	d.raw = bt.Records
 	if n != len(b) {
-		return bt.Records, dst, fmt.Errorf("record batch: %d byte(s) after the batch (one entry holds one batch)", len(b)-n)
+		return nil, fmt.Errorf("record batch: %d byte(s) after the batch (one entry holds one batch)", len(b)-n)
 	}
 	if bt.Control {
-		return bt.Records, dst, errors.New("record batch: control batches are written by the quorum itself, not appended")
+		return nil, errors.New("record batch: control batches are written by the quorum itself, not appended")
 	}
-	recs, err := batch.AppendDecodedRecords(dst[:0], &bt)
-	if err != nil {
-		return bt.Records, dst, fmt.Errorf("record batch: %w", err)
+	if cap(d.parts) < len(bt.Records) {
+		d.parts = make([]records.PartitionRecord, len(bt.Records)) // pointers into it must stay put
 	}
-	return bt.Records, recs, nil
+	d.parts = d.parts[:cap(d.parts)]
+	if cap(d.recs) < len(bt.Records) {
+		d.recs = make([]records.Versioned, 0, len(bt.Records))
+	}
+	out := d.recs[:0]
+	pkey, pmax := partitionDefaults.APIKey(), partitionDefaults.HighestVersion()
+	for i := range bt.Records {
+		r := &bt.Records[i]
+		// Frame version 1, api key 3, version: three one-byte uvarints.
+		if v := r.Value; len(v) >= 3 && v[0] == records.FrameVersion && int16(v[1]) == pkey && int16(v[2]) <= pmax {
+			p := &d.parts[d.used]
+			*p = partitionDefaults
+			if k, err := p.ReadFrom(v[3:], int16(v[2])); err == nil && k == len(v)-3 {
+				d.used++
+				out = append(out, records.Versioned{Record: p, Version: int16(v[2])})
+				continue
+			}
+			*p = records.PartitionRecord{} // the general path reports the error
+		}
+		v, err := batch.DecodeRecord(&bt, *r)
+		if err != nil {
+			return nil, fmt.Errorf("record batch: record at offset %d: %w", bt.BaseOffset+int64(r.OffsetDelta), err)
+		}
+		out = append(out, v)
+	}
+	d.recs = out
+	return out, nil
+}
+
+// release drops the references the last decode holds (to a log entry's
+// bytes and to the records' slices), keeping the slices.
+func (d *recordDecoder) release() {
+	clear(d.raw)
+	clear(d.recs[:cap(d.recs)])
+	clear(d.parts[:d.used])
+	d.used = 0
 }
 
 // WriteCheckpointRecords writes recs as a Kafka .checkpoint (translate/batch/

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/zk2kraft/zk2kraft/image"
-	"github.com/zk2kraft/zk2kraft/translate/batch"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 )
 
@@ -23,28 +22,16 @@ func (e *PartialApplyError) Unwrap() error { return e.Err }
 
 // metadataMachine is the Machine of a real quorum: the KRaft metadata image.
 type metadataMachine struct {
-	im *image.Image
-
-	// Scratch reused from batch to batch (ApplyBatch runs on one goroutine).
-	rawRecs []batch.Record
-	recs    []records.Versioned
+	im  *image.Image
+	dec recordDecoder // ApplyBatch runs on one goroutine
 }
 
 // NewMetadataMachine returns the metadata-image state machine.
 func NewMetadataMachine() Machine { return &metadataMachine{im: image.New()} }
 
 func (m *metadataMachine) ApplyBatch(b []byte, base int64, epoch int32) (int, error) {
-	var recs []records.Versioned
-	var err error
-	m.rawRecs, recs, err = decodeDataBatchReuse(b, m.rawRecs, m.recs)
-	if err == nil {
-		m.recs = recs
-	}
-	defer func() {
-		// Drop references to this batch's bytes and records.
-		clear(m.rawRecs)
-		clear(m.recs[:cap(m.recs)])
-	}()
+	recs, err := m.dec.decode(b)
+	defer m.dec.release()
 	if err != nil {
 		return 0, err
 	}
