@@ -312,7 +312,7 @@ func (n *Node) handleRecords(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusRequestedRangeNotSatisfiable, "offset %d is beyond the log end %d", from, pos.NextOffset)
 			return
 		}
-		batches, next, err := n.fsm.recordsFrom(from, maxBytes)
+		batches, next, err := n.fsm.recordsFrom(from, maxBytes) // chunks of stamped batches
 		if errors.Is(err, ErrOffsetTooOld) {
 			oldest := pos.NextOffset
 			writeJSONResponse(w, http.StatusGone, APIError{Error: err.Error() + "; read the image (format=checkpoint) and stream from its end", Oldest: &oldest})
@@ -321,8 +321,8 @@ func (n *Node) handleRecords(w http.ResponseWriter, r *http.Request) {
 		if len(batches) > 0 || ctx.Err() != nil {
 			w.Header().Set("Content-Type", ContentTypeRecordBatch)
 			w.Header().Set(HeaderNextOffset, strconv.FormatInt(next, 10))
-			for _, b := range batches {
-				w.Write(b)
+			for _, chunk := range batches {
+				w.Write(chunk)
 			}
 			return
 		}

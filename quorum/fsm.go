@@ -53,7 +53,8 @@ const defaultRetainBytes = 64 << 20
 
 type retainedBatch struct {
 	base, last int64
-	data       []byte // stamped RecordBatch
+	epoch      int32
+	data       []byte // the RecordBatch as appended (aliases the raft log entry; stamped when served)
 }
 
 // fsm is the raft.FSM: offsets, tokens, preconditions and Meta around a Machine.
@@ -153,7 +154,7 @@ func (f *fsm) applyLocked(l *raft.Log) AppendResult {
 		if t := batchAppendTime(e.Batch); t > 0 {
 			f.pos.LastAppendTime = t
 		}
-		f.retain(retainedBatch{base: res.BaseOffset, last: res.LastOffset, data: stampBatch(e.Batch, res.BaseOffset, res.Epoch)})
+		f.retain(retainedBatch{base: res.BaseOffset, last: res.LastOffset, epoch: res.Epoch, data: e.Batch})
 	}
 	for k, v := range e.Meta {
 		if v == "" {
@@ -497,8 +498,10 @@ func (f *fsm) waitChan() (<-chan struct{}, Position) {
 // read the image (a checkpoint) and stream from its end instead.
 var ErrOffsetTooOld = errors.New("offset no longer retained")
 
-// recordsFrom returns stamped batches holding offsets >= from, up to about
-// maxBytes (at least one batch), and the next offset to ask for.
+// recordsFrom returns the stamped batches holding offsets >= from, up to
+// about maxBytes (at least one batch), as chunks to write back to back (each
+// batch is a stamped copy of its header, then the rest of it), and the next
+// offset to ask for.
 func (f *fsm) recordsFrom(from int64, maxBytes int) ([][]byte, int64, error) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -521,7 +524,8 @@ func (f *fsm) recordsFrom(from int64, maxBytes int) ([][]byte, int64, error) {
 		if len(out) > 0 && size+len(b.data) > maxBytes {
 			break
 		}
-		out = append(out, b.data)
+		h := min(len(b.data), batchHeaderLen)
+		out = append(out, stampBatch(b.data[:h], b.base, b.epoch), b.data[h:])
 		size += len(b.data)
 		next = b.last + 1
 	}

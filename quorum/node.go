@@ -449,7 +449,8 @@ func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }
 // committed and applied on this node, the leader. The result's Error says
 // whether the state machine applied it. A NotLeaderError means: ask the
 // leader. Any other error leaves it unknown whether the entry will commit:
-// retry with the same token.
+// retry with the same token. The log keeps entry: do not modify it after
+// the call.
 func (n *Node) Append(ctx context.Context, entry []byte) (AppendResult, error) {
 	if _, err := DecodeEntry(entry); err != nil {
 		return AppendResult{}, err
