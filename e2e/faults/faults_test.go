@@ -241,7 +241,7 @@ func (f *fixture) runMigration(fl fault) *migrate.Report {
 // assertParity: the quorum image equals the translation of a fresh read of
 // ZooKeeper, object by object, and the quorum's log holds one copy of the
 // cluster (one completed "ZK Migration" transaction).
-func (f *fixture) assertParity(rep *migrate.Report) {
+func (f *fixture) assertParity(rep *migrate.Report) (begins, aborts int) {
 	t := f.t
 	t.Helper()
 	if rep.State != migrate.StateCutover || rep.Verify == nil || !rep.Verify.Parity {
@@ -270,12 +270,13 @@ func (f *fixture) assertParity(rep *migrate.Report) {
 	if len(got.Topics()) < seedSpec.Topics/2 || got.NumPartitions() == 0 {
 		t.Fatalf("quorum image has %d topics, %d partitions", len(got.Topics()), got.NumPartitions())
 	}
-	begins, aborts := countTransactions(t, f.q)
+	begins, aborts = countTransactions(t, f.q)
 	if begins-aborts != 1 {
 		t.Errorf("the log holds %d migration transactions and %d aborts: want one completed copy", begins, aborts)
 	}
 	t.Logf("parity: %d topics, %d partitions; churn %d changes; mirror applied %d (walks %d, expired %d, reconnects %d); transactions %d, aborts %d",
 		len(got.Topics()), got.NumPartitions(), f.churned, mirrorApplied(rep), mirrorStat(rep).Walks, mirrorStat(rep).Expired, mirrorStat(rep).Reconnects, begins, aborts)
+	return begins, aborts
 }
 
 func mirrorStat(rep *migrate.Report) dualwrite.Stats {
@@ -512,18 +513,27 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 // testProcessKills runs `zk2kraft migrate` as its own process, kills it
-// with SIGKILL during each phase (with the cluster changing), and runs the
-// same command again: the rerun converges to parity, with one copy.
+// with SIGKILL at each phase in turn (with the cluster changing until
+// verification starts), and runs the same command again: the rerun
+// converges to parity, with one copy in the log.
 func testProcessKills(t *testing.T, env *testenv.Env) {
 	bin := testenv.Zk2kraftBinary(t)
 	cases := []struct {
 		name, marker string
 		delay        time.Duration
+		stateDir     bool
+		wantAborts   int // a mid-copy kill without a saved snapshot restarts the copy (AbortTransactionRecord)
 	}{
-		{"during the snapshot", "phase started|phase=snapshot", 0},
-		{"during the copy", "copy batch committed|batch=5 ", 0},
-		{"during the dual-write", "phase started|phase=mirroring", 1500 * time.Millisecond},
-		{"during verify", "phase started|phase=verified", 0},
+		{"during the check", "phase started|phase=check", 0, false, 0},
+		{"during the snapshot", "phase started|phase=snapshot", 0, false, 0},
+		{"during the translation", "phase started|phase=translate", 0, false, 0},
+		{"during the copy, resumed from the saved snapshot", "copy batch committed|batch=5 ", 0, true, 0},
+		{"during the copy, restarted from a new read", "copy batch committed|batch=5 ", 0, false, 1},
+		{"when the copy ended", "phase ended|phase=copy", 0, false, 0},
+		{"during the dual-write", "phase started|phase=mirroring", 1500 * time.Millisecond, false, 0},
+		{"during verify", "phase started|phase=verified", 0, false, 0},
+		{"in the cutover, before the claim", "cutover started: past the point of no return", 0, false, 0},
+		{"in the cutover, after the claim", "ZooKeeper controller role claimed", 0, false, 0},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -531,10 +541,18 @@ func testProcessKills(t *testing.T, env *testenv.Env) {
 			args := []string{"migrate", "--zk", f.zk.Connect, "--quorum", strings.Join(f.lc.APIAddrs(), ","),
 				"--yes", "--pass-through-encrypted-passwords", "--assign-topic-ids", "--max-batch-records", "40",
 				"--kraft-controller-id", "3000", "--output", "json", "--log-level", "debug", "--verify-timeout", "60s"}
-			if !killAt(t, bin, args, tc.marker, tc.delay) {
+			if tc.stateDir {
+				args = append(args, "--state-dir", t.TempDir())
+			}
+			seen := killAt(t, bin, args, tc.marker, tc.delay, func(line string) {
+				if containsAll(line, []string{"phase started", "phase=verified"}) {
+					f.stop() // the cluster is frozen for verification and the cutover
+				}
+			})
+			if !seen {
 				t.Fatalf("the run ended without logging %q", tc.marker)
 			}
-			f.stop() // the cluster is frozen for the rerun's cutover
+			f.stop()
 			st, err := migrate.LoadState(t.Context(), f.q)
 			if err != nil {
 				t.Fatal(err)
@@ -553,15 +571,17 @@ func testProcessKills(t *testing.T, env *testenv.Env) {
 			if err := json.Unmarshal(out, &rep); err != nil {
 				t.Fatalf("rerun output: %v\n%s", err, out)
 			}
-			f.assertParity(&rep)
+			if _, aborts := f.assertParity(&rep); aborts != tc.wantAborts {
+				t.Errorf("%d aborted copies in the log, want %d", aborts, tc.wantAborts)
+			}
 		})
 	}
 }
 
 // killAt starts the command and kills it with SIGKILL delay after a stderr
-// line contains every |-separated part of marker. It reports whether the
-// marker was seen.
-func killAt(t *testing.T, bin string, args []string, marker string, delay time.Duration) bool {
+// line contains every |-separated part of marker; every line before it goes
+// to onLine. It reports whether the marker was seen.
+func killAt(t *testing.T, bin string, args []string, marker string, delay time.Duration, onLine func(string)) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -579,6 +599,7 @@ func killAt(t *testing.T, bin string, args []string, marker string, delay time.D
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
+		onLine(sc.Text())
 		if containsAll(sc.Text(), strings.Split(marker, "|")) {
 			seen = true
 			break
