@@ -120,7 +120,9 @@ func apiError(w http.ResponseWriter, code int, format string, args ...any) {
 func (n *Node) handleAppend(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if r.ContentLength > 0 && r.ContentLength <= maxEntryBody {
-		buf.Grow(int(r.ContentLength))
+		// ReadFrom wants MinRead bytes free to see EOF: without them it
+		// would copy the whole body into a buffer twice as large.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxEntryBody))
 	body := buf.Bytes()
