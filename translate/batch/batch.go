@@ -289,16 +289,22 @@ type recReader struct {
 }
 
 func (r *recReader) varint(what string) int64 {
+	return r.varintOf(what, "")
+}
+
+// varintOf reads a varint named what+suffix (concatenated only for an
+// error: this runs twice per record).
+func (r *recReader) varintOf(what, suffix string) int64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Varint(r.b[r.off:])
 	if n == 0 {
-		r.err = fmt.Errorf("bad record length %d: %s runs past the record's end", len(r.b), what)
+		r.err = fmt.Errorf("bad record length %d: %s%s runs past the record's end", len(r.b), what, suffix)
 		return 0
 	}
 	if n < 0 {
-		r.err = fmt.Errorf("malformed varint %s", what)
+		r.err = fmt.Errorf("malformed varint %s%s", what, suffix)
 		return 0
 	}
 	r.off += n
@@ -306,7 +312,7 @@ func (r *recReader) varint(what string) int64 {
 }
 
 func (r *recReader) bytes(what string, nullable bool) []byte {
-	n := r.varint(what + " length")
+	n := r.varintOf(what, " length")
 	if r.err != nil {
 		return nil
 	}
