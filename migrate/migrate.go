@@ -124,6 +124,9 @@ type Migration struct {
 	check      *preflight.Report
 	tr         *translate.Result
 	batches    [][]records.Versioned
+	// assigned are the topic ids given to topics without one (kept when
+	// the snapshot is let go after the copy).
+	assigned   map[string]kafka.UUID
 	mirror     Mirror
 	lastVerify *verify.Result
 	verifiedAt time.Time
@@ -366,9 +369,7 @@ func (m *Migration) Translate(ctx context.Context) error {
 		// 100k-partition cluster in 0.3 s instead of 5 s (500 raft entries).
 		topts.MinBatchRecords = cmp.Or(topts.MaxBatchRecords, translate.MaxRecordsPerBatch)
 	}
-	if m.opts.AssignTopicIDs {
-		topts.AssignedTopicIDs = AssignTopicIDs(m.snap)
-	}
+	topts.AssignedTopicIDs = m.assignedIDs()
 	tr, err := translate.Translate(m.snap, topts)
 	if err != nil {
 		err = fmt.Errorf("migrate: translate: %w", err)
@@ -434,8 +435,23 @@ func (m *Migration) Copy(ctx context.Context) error {
 		m.end(pr, "failed", err)
 		return err
 	}
+	// The copy is in the quorum: its records and the snapshot are not
+	// needed again (verification reads ZooKeeper afresh), and at a million
+	// partitions they are ~1 GiB that verification would otherwise hold
+	// beside its own two images.
+	m.assignedIDs()
+	m.snap, m.tr, m.batches = nil, nil, nil
 	m.end(pr, "done", nil)
 	return nil
+}
+
+// assignedIDs are the ids AssignTopicIDs gives topics without one (nil
+// unless Options.AssignTopicIDs), taken from the snapshot while there is one.
+func (m *Migration) assignedIDs() map[string]kafka.UUID {
+	if m.assigned == nil && m.opts.AssignTopicIDs && m.snap != nil {
+		m.assigned = AssignTopicIDs(m.snap)
+	}
+	return m.assigned
 }
 
 func (m *Migration) copy(ctx context.Context, pr *PhaseReport) error {
@@ -621,9 +637,7 @@ func (m *Migration) Verify(ctx context.Context) (*verify.Result, error) {
 
 func (m *Migration) verify(ctx context.Context) (*verify.Result, error) {
 	topts := m.opts.Translate
-	if m.opts.AssignTopicIDs && m.snap != nil {
-		topts.AssignedTopicIDs = AssignTopicIDs(m.snap)
-	}
+	topts.AssignedTopicIDs = m.assignedIDs()
 	zo := m.opts.ZK
 	zo.Progress = nil
 	if m.mirror != nil {
@@ -789,9 +803,7 @@ func (m *Migration) postClaimParity(ctx context.Context, claimZxid int64) bool {
 		}
 	}
 	topts := m.opts.Translate
-	if m.opts.AssignTopicIDs && m.snap != nil {
-		topts.AssignedTopicIDs = AssignTopicIDs(m.snap)
-	}
+	topts.AssignedTopicIDs = m.assignedIDs()
 	zo := m.opts.ZK
 	zo.Progress = nil
 	r, skipped, err := verify.Compare(ctx, verify.Options{ZK: zo, Quorum: m.opts.Quorum, Translate: topts, Logger: m.log})

@@ -198,13 +198,29 @@ func (r *Result) Log() [][]records.Versioned {
 
 // Image replays Log() into a new image.
 func (r *Result) Image() (*image.Image, error) {
+	return imageOf(r.Log())
+}
+
+// TakeImage is Image for a caller that needs only the image: the result
+// gives up its records (Registrations, Logical, Batches are empty after it)
+// and each batch is let go once applied, so that a large cluster's records
+// and its image are not held in full at the same time.
+func (r *Result) TakeImage() (*image.Image, error) {
+	log := r.Log()
+	r.Registrations, r.Logical, r.Batches = nil, nil, nil
+	return imageOf(log)
+}
+
+// imageOf applies log to a new image, dropping each batch once applied.
+func imageOf(log [][]records.Versioned) (*image.Image, error) {
 	im := image.New()
-	for _, b := range r.Log() {
+	for i, b := range log {
 		for _, v := range b {
 			if err := im.Apply(v); err != nil {
 				return nil, fmt.Errorf("build image: %w", err)
 			}
 		}
+		log[i] = nil
 	}
 	return im, nil
 }

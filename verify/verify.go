@@ -352,7 +352,7 @@ func Expected(snap *zkreader.Snapshot, got *image.Image, topts translate.Options
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: translate: %w", err)
 	}
-	want, err := tr.Image()
+	want, err := tr.TakeImage()
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: build the expected image: %w", err)
 	}
