@@ -119,11 +119,11 @@ type Migration struct {
 	state  *State
 	report *Report
 
-	snap       *zkreader.Snapshot
-	snapFresh  bool // snap was read by this process (not loaded)
-	check      *preflight.Report
-	tr         *translate.Result
-	batches    [][]records.Versioned
+	snap      *zkreader.Snapshot
+	snapFresh bool // snap was read by this process (not loaded)
+	check     *preflight.Report
+	tr        *translate.Result
+	batches   [][]records.Versioned
 	// assigned are the topic ids given to topics without one (kept when
 	// the snapshot is let go after the copy).
 	assigned   map[string]kafka.UUID
