@@ -475,14 +475,45 @@ func (c *Client) Checkpoint(ctx context.Context, w io.Writer) (name string, pos 
 	if err != nil {
 		return "", pos, fmt.Errorf("quorum checkpoint: %w", err)
 	}
-	pos.NextOffset, _ = strconv.ParseInt(h.Get(quorum.HeaderNextOffset), 10, 64)
-	pos.LastOffset, _ = strconv.ParseInt(h.Get(quorum.HeaderLastOffset), 10, 64)
-	e, _ := strconv.Atoi(h.Get(quorum.HeaderLastEpoch))
-	pos.LastEpoch = int32(e)
+	pos = positionOf(h)
 	if _, err := w.Write(body); err != nil {
 		return "", pos, fmt.Errorf("quorum checkpoint: write: %w", err)
 	}
 	return h.Get(quorum.HeaderCheckpointName), pos, nil
+}
+
+// positionOf reads the log position an image answer carries.
+func positionOf(h http.Header) (pos quorum.Position) {
+	pos.NextOffset, _ = strconv.ParseInt(h.Get(quorum.HeaderNextOffset), 10, 64)
+	pos.LastOffset, _ = strconv.ParseInt(h.Get(quorum.HeaderLastOffset), 10, 64)
+	e, _ := strconv.Atoi(h.Get(quorum.HeaderLastEpoch))
+	pos.LastEpoch = int32(e)
+	return pos
+}
+
+// getStream is getRaw for large answers, on the leader: read is given the
+// body as it arrives (a million partitions' checkpoint is not held whole).
+// A failed read is retried on the leader like a failed request.
+func (c *Client) getStream(ctx context.Context, path string, q url.Values, read func(body io.Reader, h http.Header) error) error {
+	return c.onLeader(ctx, func(addr string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(addr, path, q), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", addr, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			return apiErr(addr, resp.StatusCode, body)
+		}
+		if err := read(resp.Body, resp.Header); err != nil {
+			return fmt.Errorf("%s: %w", addr, err)
+		}
+		return nil
+	})
 }
 
 func (c *Client) getRaw(ctx context.Context, addr, path string, q url.Values) ([]byte, http.Header, error) {

@@ -1,9 +1,11 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/zk2kraft/zk2kraft/image"
@@ -33,12 +35,15 @@ func (c *Client) Append(ctx context.Context, recs []records.Versioned, meta map[
 // Image reads the quorum's image (a consistent read on the leader, as a
 // checkpoint) and returns it with its position.
 func (c *Client) Image(ctx context.Context) (*image.Image, quorum.Position, error) {
-	var buf bytes.Buffer
-	_, pos, err := c.Checkpoint(ctx, &buf)
-	if err != nil {
-		return nil, pos, err
-	}
-	im, err := quorum.ReadImage(&buf)
+	var im *image.Image
+	var pos quorum.Position
+	q := url.Values{"consistent": {"true"}, "format": {"checkpoint"}}
+	err := c.getStream(ctx, "/v1/image", q, func(body io.Reader, h http.Header) error {
+		pos = positionOf(h)
+		var err error
+		im, err = quorum.ReadImage(body)
+		return err
+	})
 	if err != nil {
 		return nil, pos, fmt.Errorf("quorum image: %w", err)
 	}
