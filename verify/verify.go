@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/zk2kraft/zk2kraft/image"
@@ -395,7 +396,15 @@ func ParseZxid(s string) (int64, error) {
 // zxids maps diff objects to the newest zxid of the znodes behind them.
 type zxids struct {
 	byObject map[string]int64
-	max      int64
+	// partitions holds each topic's partitions' zxids (not one string key
+	// per partition: a million partitions are compared every round).
+	partitions map[string][]partitionZxid
+	max        int64
+}
+
+type partitionZxid struct {
+	id   int32
+	zxid int64
 }
 
 func (z *zxids) put(obj string, st zkreader.Stat) {
@@ -409,6 +418,17 @@ func (z *zxids) put(obj string, st zkreader.Stat) {
 // of returns the zxid behind a difference; for an object ZooKeeper no
 // longer has (or one not mapped), the newest zxid of the read.
 func (z *zxids) of(d image.Difference) int64 {
+	if d.Section == image.SectionTopics {
+		if i := strings.LastIndexByte(d.Object, '-'); i > 0 {
+			if id, err := strconv.Atoi(d.Object[i+1:]); err == nil {
+				for _, p := range z.partitions[d.Object[:i]] {
+					if int(p.id) == id {
+						return p.zxid
+					}
+				}
+			}
+		}
+	}
 	if v, ok := z.byObject[d.Section+"|"+d.Object]; ok {
 		return v
 	}
@@ -416,16 +436,20 @@ func (z *zxids) of(d image.Difference) int64 {
 }
 
 func objectZxids(s *zkreader.Snapshot) *zxids {
-	z := &zxids{byObject: map[string]int64{}}
+	z := &zxids{byObject: map[string]int64{}, partitions: make(map[string][]partitionZxid, len(s.Topics))}
 	for _, t := range s.Topics {
 		z.put(image.SectionTopics+"|topic "+t.Name, t.Stat)
-		for _, p := range t.Partitions {
-			obj := image.SectionTopics + "|" + t.Name + "-" + strconv.Itoa(int(p.ID))
-			z.put(obj, t.Stat)
+		tz := max(t.Stat.Mzxid, t.Stat.Czxid, t.Stat.Pzxid)
+		parts := make([]partitionZxid, len(t.Partitions))
+		for i, p := range t.Partitions {
+			v := tz
 			if p.State != nil {
-				z.put(obj, p.State.Stat)
+				v = max(v, p.State.Stat.Mzxid, p.State.Stat.Czxid, p.State.Stat.Pzxid)
 			}
+			parts[i] = partitionZxid{p.ID, v}
+			z.max = max(z.max, v)
 		}
+		z.partitions[t.Name] = parts
 	}
 	for _, c := range s.TopicConfigs {
 		z.put(image.SectionConfigs+"|"+image.ConfigResource{Type: 2, Name: c.Name}.String(), c.Stat)

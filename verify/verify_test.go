@@ -72,7 +72,9 @@ func TestObjectZxids(t *testing.T) {
 	id := kafka.DerivedUUID("t")
 	s := &zkreader.Snapshot{
 		Topics: []zkreader.Topic{{Name: "orders", TopicID: &id, Stat: zkreader.Stat{Czxid: 10, Mzxid: 10},
-			Partitions: []zkreader.Partition{{ID: 0, Replicas: []int32{1}, State: &zkreader.PartitionState{Stat: zkreader.Stat{Czxid: 10, Mzxid: 42}}}}}},
+			Partitions: []zkreader.Partition{{ID: 0, Replicas: []int32{1}, State: &zkreader.PartitionState{Stat: zkreader.Stat{Czxid: 10, Mzxid: 42}}}}},
+			{Name: "orders-eu-2", TopicID: &id, Stat: zkreader.Stat{Czxid: 11, Mzxid: 12},
+				Partitions: []zkreader.Partition{{ID: 0}, {ID: 3, State: &zkreader.PartitionState{Stat: zkreader.Stat{Mzxid: 44}}}}}},
 		TopicConfigs:  []zkreader.EntityConfig{{Name: "orders", Stat: zkreader.Stat{Mzxid: 30}}},
 		BrokerConfigs: []zkreader.EntityConfig{{Name: "<default>", Stat: zkreader.Stat{Mzxid: 50}}},
 	}
@@ -86,6 +88,10 @@ func TestObjectZxids(t *testing.T) {
 		{image.SectionConfigs, image.ConfigResource{Type: 2, Name: "orders"}.String(), 30},
 		{image.SectionConfigs, image.ConfigResource{Type: 4, Name: ""}.String(), 50},
 		{image.SectionTopics, "topic gone", 50},
+		{image.SectionTopics, "orders-7", 50}, // no such partition
+		{image.SectionTopics, "orders-eu-2-0", 12},
+		{image.SectionTopics, "orders-eu-2-3", 44},
+		{image.SectionTopics, "topic orders-eu-2", 12},
 	}
 	for _, c := range cases {
 		if got := z.of(image.Difference{Section: c.section, Object: c.object}); got != c.want {
