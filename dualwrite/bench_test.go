@@ -126,6 +126,40 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 	f.compare(ctx)
 }
 
+// BenchmarkMirrorCatchUpRestart: the mirror is stopped while the cluster
+// makes 20,000 changes; a new mirror walks the tree and writes the
+// difference. How fast it drains the queued changes (from its start until
+// its position covers ZooKeeper's newest zxid).
+func BenchmarkMirrorCatchUpRestart(b *testing.B) {
+	f := newFixture(b, testenv.SeedSpec{Preset: "small"})
+	r := f.startMirror(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := r.stop(); err != nil {
+			b.Fatal(err)
+		}
+		n := f.churnParallel(ctx, b, 4, 20000, 0)
+		target := f.zkZxid()
+		start := time.Now()
+		r = f.startMirror(Options{})
+		if err := r.m.WaitPosition(ctx, target); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		s := r.m.Stats()
+		b.ReportMetric(float64(n)/d.Seconds(), "queued-changes/s")
+		b.ReportMetric(d.Seconds()*1000, "catch-up-ms")
+		b.Logf("%d changes made while the mirror was stopped, caught up in %s; stats %+v", n, d.Round(time.Millisecond), s)
+	}
+	b.StopTimer()
+	f.compare(ctx)
+}
+
 // BenchmarkMirrorStart: a mirror starting on a copied 10,000-partition
 // cluster (preset medium) reads the whole tree with watches and compares it
 // with the quorum's image; how long until it is caught up.

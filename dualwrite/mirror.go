@@ -125,7 +125,9 @@ type Options struct {
 	// object's records are never split).
 	Linger          time.Duration
 	MaxBatchRecords int
-	// Readers is the number of reads in flight on the session (default 32).
+	// Readers is the number of reads in flight on the session (default
+	// 128: each watch event costs a read round trip, and at 1,000
+	// changes/s 32 readers left events queued 100-350 ms on a busy machine).
 	Readers int
 	// Heartbeat is how often the position is brought up to ZooKeeper's
 	// newest zxid when nothing changes (default 200 ms; negative: never).
@@ -167,6 +169,7 @@ type Stats struct {
 	Position   int64         `json:"position_zxid"` // committed position
 	Rejected   int64         `json:"rejected_batches"`
 	Retries    int64         `json:"append_retries"`
+	Resent     int64         `json:"resent_batches"` // sent again after overtaking the batch before it
 	Seq        uint64        `json:"seq"`
 }
 
@@ -242,7 +245,9 @@ type Mirror struct {
 	toDirtyN  int
 	lagNext   int
 	lagFull   bool
-	appending int // changes in the batch being appended
+	appending int    // changes in the batches being appended
+	nextSeq   uint64 // mirror.seq the next batch is conditional on
+	sentPos   int64  // position of the last batch sent
 }
 
 // New checks the options. Run starts the mirror.
@@ -266,7 +271,7 @@ func New(opts Options) (*Mirror, error) {
 		opts.MaxBatchRecords = 2000
 	}
 	if opts.Readers <= 0 {
-		opts.Readers = 32
+		opts.Readers = 128
 	}
 	if opts.Heartbeat == 0 {
 		opts.Heartbeat = 200 * time.Millisecond
@@ -485,6 +490,7 @@ func (m *Mirror) load(ctx context.Context) error {
 			return fmt.Errorf("mirror: take over the quorum: %w", err)
 		}
 		m.seq = newSeq
+		m.nextSeq, m.sentPos = newSeq, m.committed
 		m.view = newView(im)
 		m.deltas = &deltas{m: m.model, v: m.view, opts: m.opts.Translate, log: m.log}
 		m.log.Info("mirror: quorum loaded", "position", formatZxid(m.committed), "seq", m.seq, "owner", m.owner,
@@ -830,19 +836,138 @@ func (m *Mirror) safePositionLocked() int64 {
 
 // --- the writer -------------------------------------------------------------
 
+// maxInflight is how many batches the writer appends at once: the next
+// batch is cut and sent while the one before it is being committed. Each is
+// conditional on mirror.seq, so the quorum applies them in order or not at
+// all; one that overtook its predecessor fails its precondition and is sent
+// again once the predecessor is committed.
+const maxInflight = 2
+
+// batch is one append: records, the position and the seq it carries.
+type batch struct {
+	recs    []records.Versioned
+	changes []change
+	pos     int64
+	seq     uint64 // mirror.seq it is conditional on (it sets seq+1)
+	start   time.Time
+	commit  time.Time
+	behind  bool // sent while an earlier batch was in flight
+	resends int  // sent again after overtaking its predecessor
+	err     error
+	done    chan struct{}
+}
+
 // writer cuts batches and appends them until ctx ends.
 func (m *Mirror) writer(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	var fifo []*batch // in flight, oldest first
+	send := func(b *batch, behind bool) {
+		b.behind = behind
+		b.done = make(chan struct{})
+		b.start = time.Now()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.err = m.append(ctx, b.recs, b.pos, b.seq, b.resends)
+			b.commit = time.Now()
+			close(b.done)
+		}()
+	}
+	// drainAll waits for every batch in flight to be answered for good and
+	// forgets them. After a rejection none of them can have been applied
+	// (each is conditional on a seq the rejected batch never set), and none
+	// may still be pending when the batches recomputed after it are sent.
+	drainAll := func() {
+		for _, b := range fifo {
+			<-b.done
+		}
+		fifo = nil
+		m.mu.Lock()
+		m.appending = 0
+		m.nextSeq = m.seq
+		m.sentPos = m.committed
+		m.mu.Unlock()
+	}
 	busy := false // the last round appended: what arrived meanwhile has waited already
 	for {
+		// Finish what has been committed, in order.
+		for len(fifo) > 0 {
+			b := fifo[0]
+			if !isDone(b) {
+				break
+			}
+			var pe *client.PreconditionError
+			var rej *client.RejectedError
+			switch {
+			case b.err == nil:
+				fifo = fifo[1:]
+				m.finish(b)
+				busy = true
+				continue
+			case errors.As(b.err, &pe) && b.behind && b.resends < 3:
+				// It overtook its predecessor (now committed): send it again.
+				b.resends++
+				b.err = nil
+				m.mu.Lock()
+				m.stats.Resent++
+				m.mu.Unlock()
+				send(b, false)
+				continue
+			case errors.As(b.err, &rej):
+				drainAll()
+				if err := m.recoverFromReject(ctx, rej); err != nil {
+					return err
+				}
+				continue
+			case errors.As(b.err, &pe):
+				err := m.preconditionFailed(ctx, b.err)
+				cancel()
+				drainAll()
+				return err
+			default:
+				err := b.err
+				cancel()
+				drainAll()
+				return err
+			}
+		}
+		// Cut and send while there is room.
+		if len(fifo) < maxInflight {
+			b, more, err := m.cut()
+			if err != nil {
+				cancel()
+				drainAll()
+				return err
+			}
+			if b != nil {
+				send(b, len(fifo) > 0)
+				fifo = append(fifo, b)
+				busy = true
+			}
+			if more {
+				continue
+			}
+		}
+		var head chan struct{}
+		if len(fifo) > 0 {
+			head = fifo[0].done
+		}
 		select {
 		case <-ctx.Done():
+			drainAll()
 			return ctx.Err()
+		case <-head:
+			continue
 		case <-m.wake:
-			if m.opts.Linger > 0 && !busy {
+			if m.opts.Linger > 0 && !busy && len(fifo) == 0 {
 				select {
 				case <-ctx.Done():
+					drainAll()
 					return ctx.Err()
 				case <-time.After(m.opts.Linger):
 				}
@@ -850,26 +975,16 @@ func (m *Mirror) writer(ctx context.Context) error {
 		case <-tick.C:
 		}
 		busy = false
-		for {
-			before := m.batchesDone()
-			more, err := m.cutAndAppend(ctx)
-			if err != nil {
-				return err
-			}
-			if m.batchesDone() != before {
-				busy = true
-			}
-			if !more {
-				break
-			}
-		}
 	}
 }
 
-func (m *Mirror) batchesDone() int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.stats.Batches
+func isDone(b *batch) bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
 }
 
 type change struct {
@@ -882,13 +997,14 @@ type change struct {
 	covered bool // written by its topic's delta in the same batch
 }
 
-// cutAndAppend computes the ready objects' records and appends them with
-// the position. more reports that ready objects were left for another batch.
-func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
+// cut computes the ready objects' records into a batch carrying the
+// position (nil when there is nothing to send). more reports that ready
+// objects were left for another batch.
+func (m *Mirror) cut() (b *batch, more bool, err error) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.view == nil {
-		m.mu.Unlock()
-		return false, nil
+		return nil, false, nil
 	}
 	var recs []records.Versioned
 	var changes []change
@@ -946,8 +1062,7 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 			cutNow := time.Now()
 			out, err := m.deltas.compute(k)
 			if err != nil {
-				m.mu.Unlock()
-				return false, fmt.Errorf("mirror: %s: %w", k, err)
+				return nil, false, fmt.Errorf("mirror: %s: %w", k, err)
 			}
 			n := 0
 			for _, r := range out {
@@ -965,32 +1080,25 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 			m.seqs.remove(di.seq)
 		}
 	}
-	pos := m.safePositionLocked()
-	if len(recs) == 0 && (pos <= m.committed || time.Since(m.lastMeta) < m.opts.Heartbeat) {
+	pos := max(m.safePositionLocked(), m.sentPos)
+	if len(recs) == 0 && (pos <= m.sentPos || time.Since(m.lastMeta) < m.opts.Heartbeat) {
 		m.updateGaugesLocked()
-		m.mu.Unlock()
-		return more, nil
+		return nil, more, nil
 	}
-	seq := m.seq
-	m.appending = len(changes)
-	m.mu.Unlock()
+	b = &batch{recs: recs, changes: changes, pos: pos, seq: m.nextSeq}
+	m.nextSeq++
+	m.sentPos = pos
+	m.appending += len(changes)
+	return b, more, nil
+}
 
-	start := time.Now()
-	if err := m.append(ctx, recs, pos, seq); err != nil {
-		m.mu.Lock()
-		m.appending = 0
-		m.mu.Unlock()
-		var rej *client.RejectedError
-		if errors.As(err, &rej) {
-			return false, m.recoverFromReject(ctx, rej)
-		}
-		return false, err
-	}
-	commit := time.Now()
+// finish records a committed batch.
+func (m *Mirror) finish(b *batch) {
+	recs, changes, commit, start, pos := b.recs, b.changes, b.commit, b.start, b.pos
 	m.mu.Lock()
-	m.appending = 0
+	m.appending -= len(changes)
 	m.rejects = 0
-	m.seq = seq + 1
+	m.seq = b.seq + 1
 	m.committed = max(m.committed, pos)
 	m.lastMeta = commit
 	if len(recs) > 0 {
@@ -1044,10 +1152,9 @@ func (m *Mirror) cutAndAppend(ctx context.Context) (more bool, err error) {
 		}
 	}
 	if len(recs) > 0 {
-		m.log.Debug("mirror: batch committed", "records", len(recs), "changes", len(changes), "zxid", formatZxid(pos), "seq", seq+1,
+		m.log.Debug("mirror: batch committed", "records", len(recs), "changes", len(changes), "zxid", formatZxid(pos), "seq", b.seq+1,
 			"ms", commit.Sub(start).Milliseconds())
 	}
-	return more, nil
 }
 
 func (m *Mirror) updateGaugesLocked() {
@@ -1086,7 +1193,7 @@ func typeName(r records.Record) string {
 // append appends one batch, retrying with the same token until the quorum
 // takes it, ctx ends, or the quorum answers for good (precondition failed,
 // batch rejected).
-func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64, seq uint64) error {
+func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64, seq uint64, resends int) error {
 	next := seq + 1
 	cond := map[string]string{MetaSeq: strconv.FormatUint(seq, 10), MetaOwner: m.owner}
 	for k, v := range m.opts.If {
@@ -1099,6 +1206,10 @@ func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64
 	token := fmt.Sprintf("mirror:%s:%d", m.owner, next)
 	if m.rejectGen > 0 {
 		token = fmt.Sprintf("mirror:%s:%d.%d", m.owner, next, m.rejectGen)
+	}
+	if resends > 0 {
+		// The quorum remembers the precondition failure under the first token.
+		token = fmt.Sprintf("%s.p%d", token, resends)
 	}
 	m.mu.Unlock()
 	opts := client.AppendOptions{Token: token, If: cond}
@@ -1120,13 +1231,7 @@ func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64
 		var pe *client.PreconditionError
 		var re *client.RejectedError
 		switch {
-		case errors.As(err, &pe):
-			mv, merr := m.q.Meta(ctx)
-			if merr == nil && mv.Meta[MetaOwner] != m.owner {
-				return fmt.Errorf("mirror: %w (owner %s)", ErrTakenOver, mv.Meta[MetaOwner])
-			}
-			return fmt.Errorf("mirror: append precondition failed: %w", err)
-		case errors.As(err, &re):
+		case errors.As(err, &pe), errors.As(err, &re):
 			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
@@ -1146,6 +1251,16 @@ func (m *Mirror) append(ctx context.Context, recs []records.Versioned, pos int64
 			backoff *= 2
 		}
 	}
+}
+
+// preconditionFailed says why a batch's precondition failed: another
+// mirror took over, or the migration moved on.
+func (m *Mirror) preconditionFailed(ctx context.Context, err error) error {
+	mv, merr := m.q.Meta(ctx)
+	if merr == nil && mv.Meta[MetaOwner] != m.owner {
+		return fmt.Errorf("mirror: %w (owner %s)", ErrTakenOver, mv.Meta[MetaOwner])
+	}
+	return fmt.Errorf("mirror: append precondition failed: %w", err)
 }
 
 // recoverFromReject reloads the quorum's image after it rejected a batch
