@@ -435,20 +435,26 @@ func (im *Image) Counts() map[string]int {
 func (im *Image) Digests() map[string]string {
 	out := make(map[string]string, len(Sections))
 	var buf []byte
-sections:
 	for _, s := range Sections {
 		h := sha256.New()
-		for _, v := range im.SectionRecords(s) {
-			var err error
-			buf, err = records.AppendFrame(buf[:0], v)
-			if err != nil {
-				out[s] = fmt.Sprintf("error: encode %s: %v", v.Record.TypeName(), err)
-				continue sections
+		var encErr error
+		im.EachSectionRecord(s, func(v records.Versioned) {
+			if encErr != nil {
+				return
+			}
+			buf, encErr = records.AppendFrame(buf[:0], v)
+			if encErr != nil {
+				encErr = fmt.Errorf("encode %s: %v", v.Record.TypeName(), encErr)
+				return
 			}
 			var n [4]byte
 			n[0], n[1], n[2], n[3] = byte(len(buf)>>24), byte(len(buf)>>16), byte(len(buf)>>8), byte(len(buf))
 			h.Write(n[:])
 			h.Write(buf)
+		})
+		if encErr != nil {
+			out[s] = "error: " + encErr.Error()
+			continue
 		}
 		out[s] = hex.EncodeToString(h.Sum(nil))
 	}

@@ -57,6 +57,12 @@ func (im *Image) SectionRecords(section string) []records.Versioned {
 	return w.out
 }
 
+// EachSectionRecord gives fn the records SectionRecords returns, one at a
+// time, without holding them all.
+func (im *Image) EachSectionRecord(section string, fn func(records.Versioned)) {
+	im.writeSection(&writer{mv: im.writeVersion(), each: fn}, section)
+}
+
 func (im *Image) writeVersion() MetadataVersion {
 	mv, ok := im.MetadataVersion()
 	if !ok {
@@ -69,9 +75,16 @@ type writer struct {
 	mv     MetadataVersion
 	out    []records.Versioned
 	losses []string
+	// each, when set, takes every record instead of out (a section is
+	// streamed, not held: a million partitions' records, say).
+	each func(records.Versioned)
 }
 
 func (w *writer) add(r records.Record, version int16) {
+	if w.each != nil {
+		w.each(records.Versioned{Record: r, Version: version})
+		return
+	}
 	w.out = append(w.out, records.Versioned{Record: r, Version: version})
 }
 
@@ -226,7 +239,9 @@ func (im *Image) writeTopics(w *writer) {
 	for _, t := range topics {
 		n += len(t.Partitions)
 	}
-	w.out = slices.Grow(w.out, n)
+	if w.each == nil {
+		w.out = slices.Grow(w.out, n)
+	}
 	for _, t := range topics {
 		w.add(&records.TopicRecord{Name: t.Name, TopicId: t.ID}, 0)
 		for i := range t.Partitions {

@@ -212,10 +212,17 @@ func (r *Result) TakeImage() (*image.Image, error) {
 }
 
 // imageOf applies log to a new image, dropping each batch once applied.
+// The copy's transaction markers are left out: the log is whole, so the
+// transaction ends committed, and inside one the image would keep an undo
+// entry per partition it will never need.
 func imageOf(log [][]records.Versioned) (*image.Image, error) {
 	im := image.New()
 	for i, b := range log {
 		for _, v := range b {
+			switch v.Record.(type) {
+			case *records.BeginTransactionRecord, *records.EndTransactionRecord:
+				continue
+			}
 			if err := im.Apply(v); err != nil {
 				return nil, fmt.Errorf("build image: %w", err)
 			}
