@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # Integration tests share 2 cores with ZooKeeper ensembles: run packages one at a time.
 TESTFLAGS ?= -p 1 -timeout 30m
 
-.PHONY: all build setup test test-short test-faults bench bench-scale fuzz demo lint clean generate
+.PHONY: all build setup test test-short test-faults bench bench-scale fuzz fuzz-brief demo lint clean generate
 
 all: build
 
@@ -44,8 +44,13 @@ bench: setup
 bench-scale: setup
 	ZK2KRAFT_SCALE=1 $(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 90m $(PKGS)
 
+# Every fuzz target (grep "func Fuzz"), FUZZTIME each (default 20s).
 fuzz:
 	./scripts/fuzz.sh $${FUZZTIME:-20s}
+
+# The same for 3s each: what CI runs after make test (.ci/run).
+fuzz-brief:
+	./scripts/fuzz.sh 3s
 
 # The main job: a seeded local ensemble, migrated (see README).
 demo: setup build

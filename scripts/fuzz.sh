@@ -1,11 +1,40 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module for a short time each: scripts/fuzz.sh [DURATION]
-set -euo pipefail
+# Runs every fuzz target of the module for a short time each:
+#   scripts/fuzz.sh [DURATION]      (default: $FUZZTIME, else 20s)
+# Each package's test binary is built once (with fuzzing instrumentation)
+# and run once per target, in the package directory, with the go command's
+# fuzz cache. Every target runs even when one fails; the script then fails
+# naming them (a failing input is saved under the package's testdata/fuzz/).
+set -uo pipefail
+cd "$(dirname "$0")/.."
 d=${1:-${FUZZTIME:-20s}}
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+cache=$(go env GOCACHE)/fuzz
+failed=()
+n=0
+start=$SECONDS
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
-  for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+  targets=$(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u)
+  [ -n "$targets" ] || continue
+  first=$(echo "$targets" | head -1)
+  test=$bin/$(echo "$pkg" | tr / _).test
+  if ! go test -c -vet=off -fuzz "^$first\$" -o "$test" "$pkg"; then
+    failed+=("$pkg (build)")
+    continue
+  fi
+  for f in $targets; do
+    n=$((n + 1))
     echo "== $pkg $f ($d)"
-    go test -run '^$' -fuzz "^$f\$" -fuzztime "$d" -fuzzminimizetime 1x "$pkg"
+    if ! (cd "$dir" && "$test" -test.run '^$' -test.fuzz "^$f\$" -test.fuzztime "$d" -test.fuzzminimizetime 1x \
+      -test.fuzzcachedir "$cache/$pkg"); then
+      failed+=("$pkg $f")
+    fi
   done
 done
+echo "== $n fuzz targets, $d each, $((SECONDS - start))s"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi
