@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -269,5 +270,76 @@ func TestRecordDecoderMatchesDecodeRecords(t *testing.T) {
 	bt, _, _ := batch.Decode(bad)
 	if _, want := batch.DecodeRecords(&bt); want == nil || !strings.Contains(err.Error(), want.Error()) {
 		t.Fatalf("truncated PartitionRecord: decoder error %v does not carry DecodeRecords' %v", err, want)
+	}
+}
+
+// PartitionRecords of every shape (versions 0-2, empty, long and null-able
+// lists, directories, tagged fields) decode exactly as ReadFrom decodes them,
+// whether or not the fast path takes them; the common shape takes it.
+func TestRecordDecoderPartitionShapes(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	list := func() []int32 {
+		n := r.IntN(5)
+		if r.IntN(20) == 0 {
+			n = 126 + r.IntN(4) // around the one-byte length limit
+		}
+		out := make([]int32, n)
+		for i := range out {
+			out[i] = int32(r.Uint32())
+		}
+		return out
+	}
+	var recs []records.Versioned
+	for i := 0; i < 2000; i++ {
+		ver := int16(r.IntN(3))
+		p := &records.PartitionRecord{PartitionId: int32(r.Uint32()), TopicId: kafka.UUID{byte(i), byte(i >> 8), 7},
+			Replicas: list(), Isr: list(), Leader: int32(r.Uint32()), LeaderEpoch: int32(r.Uint32()), PartitionEpoch: int32(r.Uint32())}
+		if r.IntN(10) == 0 {
+			p.RemovingReplicas, p.AddingReplicas = list(), list()
+		}
+		if ver >= 1 && r.IntN(5) == 0 {
+			p.Directories = make([]kafka.UUID, len(p.Replicas))
+			for j := range p.Directories {
+				p.Directories[j] = kafka.UUID{byte(j), 1}
+			}
+		}
+		if r.IntN(8) == 0 {
+			p.LeaderRecoveryState = 1
+		}
+		if ver >= 2 && r.IntN(5) == 0 {
+			p.EligibleLeaderReplicas, p.LastKnownElr = list(), list()
+		}
+		recs = append(recs, records.Versioned{Record: p, Version: ver})
+	}
+	var d recordDecoder
+	fast, slow := 0, 0
+	for start := 0; start < len(recs); start += 500 {
+		b, err := EncodeBatch(recs[start:start+500], 0, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bt, _, err := batch.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := batch.DecodeRecords(&bt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("record %d: decoder gives\n%+v\nReadFrom gives\n%+v", start+i, got[i].Record, want[i].Record)
+			}
+		}
+		fast += d.fast
+		slow += d.used - d.fast
+		d.release()
+	}
+	if fast < len(recs)/3 || slow < len(recs)/10 {
+		t.Fatalf("%d record(s) took the fast path, %d the general one: the shapes do not exercise both", fast, slow)
 	}
 }

@@ -3,10 +3,12 @@ package quorum
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/translate/batch"
 	"github.com/zk2kraft/zk2kraft/translate/batch/checkpoint"
 	"github.com/zk2kraft/zk2kraft/translate/records"
@@ -54,7 +56,9 @@ type recordDecoder struct {
 	raw   []batch.Record
 	recs  []records.Versioned
 	parts []records.PartitionRecord
-	used  int // parts in use by the last decode
+	used  int     // parts in use by the last decode
+	fast  int     // of which decodePartitionFast decoded
+	ints  []int32 // the slab's replica lists are cut from it
 }
 
 // partitionDefaults is a new PartitionRecord (the schema's defaults), copied
@@ -83,12 +87,24 @@ func (d *recordDecoder) decode(b []byte) ([]records.Versioned, error) {
 		d.recs = make([]records.Versioned, 0, len(bt.Records))
 	}
 	out := d.recs[:0]
+	// Every int32 of a replica list takes 4 bytes of the batch.
+	if cap(d.ints) < len(b)/4 {
+		d.ints = make([]int32, len(b)/4)
+	}
+	ints := d.ints[:cap(d.ints)]
 	pkey, pmax := partitionDefaults.APIKey(), partitionDefaults.HighestVersion()
 	for i := range bt.Records {
 		r := &bt.Records[i]
 		// Frame version 1, api key 3, version: three one-byte uvarints.
 		if v := r.Value; len(v) >= 3 && v[0] == records.FrameVersion && int16(v[1]) == pkey && int16(v[2]) <= pmax {
 			p := &d.parts[d.used]
+			var ok bool
+			if ints, ok = decodePartitionFast(v[3:], int16(v[2]), p, ints); ok {
+				d.used++
+				d.fast++
+				out = append(out, records.Versioned{Record: p, Version: int16(v[2])})
+				continue
+			}
 			*p = partitionDefaults
 			if k, err := p.ReadFrom(v[3:], int16(v[2])); err == nil && k == len(v)-3 {
 				d.used++
@@ -107,13 +123,63 @@ func (d *recordDecoder) decode(b []byte) ([]records.Versioned, error) {
 	return out, nil
 }
 
+// decodePartitionFast decodes the PartitionRecord body of the copy phase
+// (no tagged fields, no directories listed, fewer than 127 replicas per list)
+// into p exactly as PartitionRecord.ReadFrom does, cutting the lists from
+// ints; it returns the rest of ints, and false for any other body (then
+// ReadFrom decodes it, or says what is wrong).
+func decodePartitionFast(b []byte, version int16, p *records.PartitionRecord, ints []int32) ([]int32, bool) {
+	if len(b) < 20 {
+		return ints, false
+	}
+	*p = partitionDefaults
+	p.PartitionId = int32(binary.BigEndian.Uint32(b))
+	copy(p.TopicId[:], b[4:20])
+	b = b[20:]
+	all := ints
+	for _, list := range [...]*[]int32{&p.Replicas, &p.Isr, &p.RemovingReplicas, &p.AddingReplicas} {
+		// Compact array: uvarint length+1 (0 would be null, not allowed here).
+		if len(b) == 0 || b[0] == 0 || b[0] >= 0x80 {
+			return all, false
+		}
+		n := int(b[0]) - 1
+		b = b[1:]
+		if len(b) < 4*n || len(ints) < n {
+			return all, false
+		}
+		a := ints[:n:n]
+		for i := range a {
+			a[i] = int32(binary.BigEndian.Uint32(b[4*i:]))
+		}
+		*list, ints, b = a, ints[n:], b[4*n:]
+	}
+	if len(b) < 12 {
+		return all, false
+	}
+	p.Leader = int32(binary.BigEndian.Uint32(b))
+	p.LeaderEpoch = int32(binary.BigEndian.Uint32(b[4:]))
+	p.PartitionEpoch = int32(binary.BigEndian.Uint32(b[8:]))
+	b = b[12:]
+	if version >= 1 {
+		if len(b) == 0 || b[0] != 1 { // only an empty directory list
+			return all, false
+		}
+		p.Directories = make([]kafka.UUID, 0)
+		b = b[1:]
+	}
+	if len(b) != 1 || b[0] != 0 { // no tagged fields, and nothing after
+		return all, false
+	}
+	return ints, true
+}
+
 // release drops the references the last decode holds (to a log entry's
 // bytes and to the records' slices), keeping the slices.
 func (d *recordDecoder) release() {
 	clear(d.raw)
 	clear(d.recs[:cap(d.recs)])
 	clear(d.parts[:d.used])
-	d.used = 0
+	d.used, d.fast = 0, 0
 }
 
 // WriteCheckpointRecords writes recs as a Kafka .checkpoint (translate/batch/
