@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -119,6 +120,7 @@ func runScale(b *testing.B, bin string, partitions int) string {
 		row += fmt.Sprintf(" %.1f (%s, %d MiB) |", p.Seconds, rate(p), peaks[name]>>20)
 		b.Logf("%-9s %6.1fs  %8d %-8s %10.0f/s  peak RSS %5d MiB", name, p.Seconds, p.Items, p.Unit, p.Rate, peaks[name]>>20)
 	}
+	compareReads(b, bin, env, phaseOf(rep, "check").Items)
 	b.ReportMetric(rep.Seconds, "total-s")
 	b.ReportMetric(float64(maxRSS)/(1<<20), "peak-RSS-MiB")
 	for i, rss := range q.peakRSS() {
@@ -126,6 +128,36 @@ func runScale(b *testing.B, bin string, partitions int) string {
 	}
 	b.Logf("total %.1fs, zk2kraft migrate peak RSS %d MiB", rep.Seconds, maxRSS>>20)
 	return row + fmt.Sprintf(" %.1f | %d |", rep.Seconds, maxRSS>>20)
+}
+
+// compareReads times `zk2kraft check` on the same tree read online (a
+// multiRead of the ensemble) and offline (the ZooKeeper node's own data
+// dir, at one zxid, no load on the ensemble), each as its own process.
+func compareReads(b *testing.B, bin string, env *testenv.Env, znodes int64) {
+	for _, src := range []struct {
+		name string
+		args []string
+	}{
+		{"online", []string{"--zk", env.ConnectString() + "/scale"}},
+		{"offline", []string{"--zk-data-dir", env.DataDir(1), "--chroot", "/scale"}},
+	} {
+		args := append([]string{"check", "--output", "json"}, src.args...)
+		cmd := exec.CommandContext(b.Context(), bin, args...)
+		cmd.Env = append(os.Environ(), "ZK2KRAFT_CONFIG=/dev/null")
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		t0 := time.Now()
+		err := cmd.Run()
+		took := time.Since(t0)
+		if err != nil && cmd.ProcessState.ExitCode() != 1 { // 1: findings
+			b.Fatalf("check %s: %v\n%s", src.name, err, stderr.String())
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+		b.ReportMetric(took.Seconds(), "check-"+src.name+"-s")
+		b.ReportMetric(float64(znodes)/took.Seconds(), "check-"+src.name+"-znodes/s")
+		b.ReportMetric(float64(rss)/(1<<20), "check-"+src.name+"-peak-RSS-MiB")
+		b.Logf("zk2kraft check %-7s (%s): %.2fs for the whole command, %.0f znodes/s, peak RSS %d MiB", src.name, src.args[0], took.Seconds(), float64(znodes)/took.Seconds(), rss>>20)
+	}
 }
 
 func rate(p migrate.PhaseReport) string {
