@@ -17,6 +17,7 @@ import (
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/testenv"
 	"github.com/zk2kraft/zk2kraft/translate"
 	"github.com/zk2kraft/zk2kraft/translate/records"
@@ -60,17 +61,7 @@ func newCluster(t *testing.T, env *testenv.Env, chroot string, spec testenv.Seed
 
 func (c *cluster) startQuorum(t *testing.T, clusterID string) {
 	t.Helper()
-	lc, err := quorum.StartLocalCluster(t.Context(), 3, c.dir, clusterID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lc.Close() })
-	q, err := client.New(lc.APIAddrs(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(q.Close)
-	c.lc, c.q = lc, q
+	c.lc, c.q = quorumtest.Start(t, 3, c.dir, clusterID)
 }
 
 func (c *cluster) options() migrate.Options {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/zk2kraft/zk2kraft/quorum"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/testenv"
 )
 
@@ -139,11 +139,7 @@ func TestCommandsOutputJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	lc, err := quorum.StartLocalCluster(t.Context(), 3, filepath.Join(dir, "quorum"), seeded.ClusterID.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lc.Close() })
+	lc, _ := quorumtest.Start(t, 3, filepath.Join(dir, "quorum"), seeded.ClusterID.ID)
 	bin := buildBinary(t)
 	zkc := env.ConnectString() + "/kafka"
 	q := strings.Join(lc.APIAddrs(), ",")

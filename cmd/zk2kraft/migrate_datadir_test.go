@@ -1,14 +1,13 @@
 package main
 
 import (
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/go-zookeeper/zk"
 
-	"github.com/zk2kraft/zk2kraft/quorum"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/testenv"
 )
 
@@ -53,11 +52,7 @@ func TestMigrateFromDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lc, err := quorum.StartLocalCluster(t.Context(), 3, filepath.Join(t.TempDir(), "quorum"), seeded.ClusterID.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lc.Close() })
+	lc, _ := quorumtest.Start(t, 3, "", seeded.ClusterID.ID)
 	bin := buildBinary(t)
 	zkc := env.ConnectString() + "/kafka"
 	q := strings.Join(lc.APIAddrs(), ",")

@@ -27,6 +27,7 @@ import (
 	"github.com/zk2kraft/zk2kraft/progress"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/testenv"
 	"github.com/zk2kraft/zk2kraft/translate"
 	"github.com/zk2kraft/zk2kraft/translate/batch"
@@ -92,19 +93,9 @@ func newFixture(t *testing.T, env *testenv.Env, chroot string, o fixtureOptions)
 	if o.quorumDir != nil {
 		o.quorumDir(t, dir)
 	}
-	lc, err := quorum.StartLocalCluster(t.Context(), 3, dir, seeded.ClusterID.ID, func(c *quorum.Config) {
+	f.lc, f.q = quorumtest.Start(t, 3, dir, seeded.ClusterID.ID, func(c *quorum.Config) {
 		c.Logger = f.logs.logger(c.NodeID)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lc.Close() })
-	q, err := client.New(lc.APIAddrs(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(q.Close)
-	f.lc, f.q = lc, q
 	f.stopChurn = f.churn(seeded)
 	t.Cleanup(func() { f.stop() })
 	return f
