@@ -19,6 +19,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	for _, e := range []Entry{
 		{ExpectedOffset: -1},
 		{Token: "t", ExpectedOffset: 0, Batch: []byte{1, 2, 3}},
+		{Token: "big", ExpectedOffset: -1, Batch: bytes.Repeat([]byte{7}, 300)}, // a two-byte batch length
 		{Token: "mirror:0x1f", ExpectedOffset: 1234567, If: map[string]string{"phase": "", "a": "b"}, Meta: map[string]string{"mirror.zxid": "0x1f", "x": "ü"}, Batch: testBatch("a=1")},
 	} {
 		b := EncodeEntry(e)
@@ -31,6 +32,9 @@ func TestEntryRoundTrip(t *testing.T) {
 		}
 		if !bytes.Equal(EncodeEntry(got), b) {
 			t.Fatal("encoding is not deterministic")
+		}
+		if h := EncodeEntryHeader(e); !bytes.Equal(append(h, e.Batch...), b) {
+			t.Fatalf("header %x + batch is not the entry %x", h, b)
 		}
 	}
 }

@@ -55,22 +55,36 @@ const (
 //
 // Map keys are written sorted, so equal entries encode to equal bytes.
 func EncodeEntry(e Entry) []byte {
-	n := 5 + 10 + len(e.Token) + 10 + 20 + len(e.Batch) + 10
+	b := appendEntryHeader(make([]byte, 0, entryHeaderSize(e)+len(e.Batch)), e)
+	return append(b, e.Batch...)
+}
+
+// EncodeEntryHeader returns EncodeEntry(e) without its last len(e.Batch)
+// bytes (the batch itself): a client can send the header and then the batch
+// without copying the batch into one buffer.
+func EncodeEntryHeader(e Entry) []byte {
+	return appendEntryHeader(make([]byte, 0, entryHeaderSize(e)), e)
+}
+
+func entryHeaderSize(e Entry) int {
+	n := 5 + 10 + len(e.Token) + 10 + 20 + 10
 	for k, v := range e.If {
 		n += len(k) + len(v) + 20
 	}
 	for k, v := range e.Meta {
 		n += len(k) + len(v) + 20
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+func appendEntryHeader(b []byte, e Entry) []byte {
 	b = append(b, entryMagic...)
 	b = append(b, entryVersion)
 	b = appendBytes(b, []byte(e.Token))
 	b = binary.AppendVarint(b, e.ExpectedOffset)
 	b = appendMap(b, e.If)
 	b = appendMap(b, e.Meta)
-	b = appendBytes(b, e.Batch)
-	return b
+	return binary.AppendUvarint(b, uint64(len(e.Batch)))
 }
 
 func appendBytes(b, v []byte) []byte {

@@ -131,10 +131,12 @@ func (c *Client) AppendBatch(ctx context.Context, batch []byte, meta map[string]
 	if opts.ExpectedOffset != nil {
 		e.ExpectedOffset = *opts.ExpectedOffset
 	}
-	return c.appendEntry(ctx, quorum.EncodeEntry(e))
+	// The batch is sent after the entry header, not copied behind it.
+	return c.appendEntry(ctx, quorum.EncodeEntryHeader(e), batch)
 }
 
-func (c *Client) appendEntry(ctx context.Context, entry []byte) (Offsets, error) {
+// appendEntry appends the entry whose encoding is head followed by tail.
+func (c *Client) appendEntry(ctx context.Context, head, tail []byte) (Offsets, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
@@ -144,7 +146,7 @@ func (c *Client) appendEntry(ctx context.Context, entry []byte) (Offsets, error)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		i := c.leaderGuess()
-		res, redirect, err := c.appendOnce(ctx, c.addrs[i], entry)
+		res, redirect, err := c.appendOnce(ctx, c.addrs[i], head, tail)
 		if err == nil {
 			return Offsets{Base: res.BaseOffset, Last: res.LastOffset, Epoch: res.Epoch, Records: res.Records, Index: res.Index, Duplicate: res.Duplicate}, nil
 		}
@@ -187,12 +189,15 @@ func (e *fatalError) Error() string { return e.err.Error() }
 
 // appendOnce posts the entry to one node. redirect is the leader id a
 // follower named.
-func (c *Client) appendOnce(ctx context.Context, addr string, entry []byte) (quorum.AppendResult, string, error) {
+func (c *Client) appendOnce(ctx context.Context, addr string, head, tail []byte) (quorum.AppendResult, string, error) {
 	var res quorum.AppendResult
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(addr, "/v1/append", nil), bytes.NewReader(entry))
+	entry := func() io.Reader { return io.MultiReader(bytes.NewReader(head), bytes.NewReader(tail)) }
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(addr, "/v1/append", nil), entry())
 	if err != nil {
 		return res, "", &fatalError{err}
 	}
+	req.ContentLength = int64(len(head) + len(tail))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(entry()), nil }
 	req.Header.Set("Content-Type", quorum.ContentTypeEntry)
 	resp, err := c.http.Do(req)
 	if err != nil {
