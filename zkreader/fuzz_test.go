@@ -2,10 +2,16 @@ package zkreader
 
 import (
 	"bytes"
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -175,4 +181,135 @@ func refDuplicate(data []byte) bool {
 			stack[len(stack)-1].expectKey = true
 		}
 	}
+}
+
+// FuzzHostileServer: the reader's whole reply path (handshake, reply
+// headers, multiRead results, pipelined gets, reconnects) against a server
+// whose replies are corrupted: one frame (or every frame from one on) gets
+// a byte flipped, its body cut, or its length prefix damaged. Read must
+// neither panic nor hang; it returns an error or a snapshot, and when no
+// frame was touched the snapshot is exactly the tree.
+func FuzzHostileServer(f *testing.F) {
+	// how: bits 0-1 what to do (flip a byte, cut the body, damage the
+	// length prefix), bit 2 every frame from frame on, bit 3 pipelined gets
+	f.Add(uint16(0xffff), uint32(0), byte(0), byte(0))  // nothing touched
+	f.Add(uint16(0xffff), uint32(0), byte(0), byte(8))  // nothing touched, gets
+	f.Add(uint16(0), uint32(5), byte(0xff), byte(0))    // the ConnectResponse's timeout
+	f.Add(uint16(1), uint32(13), byte(0x80), byte(0))   // the probe's reply code
+	f.Add(uint16(3), uint32(20), byte(0x7f), byte(1))   // a multiRead reply cut short
+	f.Add(uint16(4), uint32(0), byte(0), byte(2))       // a length prefix beyond 256 MiB
+	f.Add(uint16(3), uint32(40), byte(0x01), byte(4))   // a byte of every reply from the 4th on
+	f.Add(uint16(6), uint32(30), byte(0x01), byte(8|1)) // a get reply cut short
+	f.Fuzz(func(t *testing.T, frame uint16, pos uint32, xor, how byte) {
+		tree := map[string]string{} // fakeTree with 2 of its topics
+		for p, d := range fakeTree() {
+			if !strings.HasPrefix(p, "/brokers/topics/") || strings.HasPrefix(p, "/brokers/topics/t-aa") || strings.HasPrefix(p, "/brokers/topics/t-ab") {
+				tree[p] = d
+			}
+		}
+		fz := &fakeZK{t: t, nodes: map[string][]byte{"/": nil}, multi: "ok"}
+		fz.zxid.Store(100)
+		for p, d := range tree {
+			fz.nodes[p] = []byte(d)
+			for q := parentPath(p); q != "/"; q = parentPath(q) {
+				if _, ok := fz.nodes[q]; !ok {
+					fz.nodes[q] = nil
+				}
+			}
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &hostileWriter{frame: int64(frame), pos: pos, xor: xor, mode: how & 3 % 3, every: how&4 != 0}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer c.Close()
+					fz.conn(&hostileConn{Conn: c, w: hs})
+				}()
+			}
+		}()
+		defer func() { ln.Close(); wg.Wait() }()
+		mode := ModeAuto
+		if how&8 != 0 {
+			mode = ModeGet
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		s, err := Read(ctx, Options{Connect: ln.Addr().String(), Mode: mode, SessionTimeout: time.Second, BatchSize: 5, Connections: 1})
+		if ctx.Err() != nil {
+			t.Fatalf("read hung on hostile replies (frame %d pos %d xor %#x how %#x): %v", frame, pos, xor, how, err)
+		}
+		if err != nil {
+			return
+		}
+		if s == nil {
+			t.Fatal("no snapshot and no error")
+		}
+		if !hs.touched.Load() {
+			if len(s.Topics) != 2 || len(s.Brokers) != 1 || s.ClusterID == nil || len(s.Findings) != 0 {
+				t.Fatalf("untouched replies: topics %d brokers %d findings %v", len(s.Topics), len(s.Brokers), s.Findings)
+			}
+		}
+	})
+}
+
+// hostileWriter corrupts the frames the fake server writes (one Write each).
+type hostileWriter struct {
+	mu      sync.Mutex
+	n       int64 // frames written so far
+	frame   int64 // the first frame to corrupt
+	pos     uint32
+	xor     byte
+	mode    byte // 0 flip a byte, 1 cut the body, 2 a length prefix beyond maxFrame
+	every   bool
+	touched atomic.Bool
+}
+
+type hostileConn struct {
+	net.Conn
+	w *hostileWriter
+}
+
+func (c *hostileConn) Write(b []byte) (int, error) {
+	h := c.w
+	h.mu.Lock()
+	k := h.n
+	h.n++
+	h.mu.Unlock()
+	if k < h.frame || (k > h.frame && !h.every) || len(b) < 4 {
+		return c.Conn.Write(b)
+	}
+	h.touched.Store(true)
+	out := append([]byte(nil), b...)
+	body := out[4:]
+	switch h.mode {
+	case 0:
+		if len(body) > 0 {
+			body[int(h.pos)%len(body)] ^= h.xor | 1
+		}
+	case 1:
+		body = body[:int(h.pos)%(len(body)+1)]
+		binary.BigEndian.PutUint32(out, uint32(len(body)))
+		out = out[:4+len(body)]
+	case 2:
+		// beyond maxFrame (a prefix a little too long is a reply cut
+		// short by the network: the reader waits for its read timeout,
+		// up to 10 s in the handshake, which the fuzzer counts as a hang)
+		out[0] = 0x10 | h.xor
+	}
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
