@@ -48,6 +48,9 @@ type churner struct {
 	pid     int64
 	prefix  string // of the topics it creates
 	writers int    // changes written concurrently (default 64)
+	// fixedObjects: no topic is created, deleted or given partitions, so
+	// the changes touch a fixed set of objects.
+	fixedObjects bool
 
 	mu      sync.Mutex
 	ops     map[string]int       // changes made, by kind ("raced": one found another writer's change)
@@ -271,6 +274,9 @@ func (c *churner) configJSON(cfg map[string]string) []byte {
 // next decides the next change (no I/O).
 func (c *churner) nextChange() churnChange {
 	r := c.rnd.IntN(100)
+	if c.fixedObjects && r >= 30 && r < 45 {
+		r = c.rnd.IntN(30) // a partition state change instead
+	}
 	switch {
 	case r < 30 && len(c.names) > 0:
 		return c.stateChange()

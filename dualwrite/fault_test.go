@@ -201,7 +201,14 @@ func TestMirrorQuorumOutage(t *testing.T) {
 		}
 	}
 	before := r.m.Stats()
-	f.churn(ctx, 8, 3000, 0)
+	// Changes to a fixed set of objects (no topic created or deleted, each
+	// of which would add objects), many to each object.
+	c := newChurner(f.conn, f.chroot, 8, f.snap)
+	c.fixedObjects = true
+	if n, err := c.run(ctx, 3000, 0); err != nil {
+		t.Fatalf("churn after %d changes: %v", n, err)
+	}
+	t.Logf("churn: %v", c.Ops())
 	time.Sleep(500 * time.Millisecond) // let the last events be read
 	during := r.m.Stats()
 	seen := during.Seen - before.Seen

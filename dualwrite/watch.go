@@ -187,6 +187,14 @@ func (m *Mirror) applyRead(it *item, pp parsedPath, r readResult) {
 	} else {
 		delete(md.mzxid, it.path)
 		m.forgetChild(it.path)
+		// No watch is left on the missing znode. Its parent list may have
+		// been read after this answer was given, yet applied before it
+		// (reads run concurrently), and already list the znode created
+		// again: read the list once more (after this answer, so newer) so a
+		// re-created child is seen as new.
+		if parent := path.Dir(it.path); md.children[parent] != nil {
+			m.enqueue(&item{path: parent, list: true, seq: it.seq, event: it.event, at: it.at, gen: it.gen, seen: it.seen})
+		}
 	}
 	at := it.at
 	if r.exists && st.Mtime > 0 && it.direct {
