@@ -214,3 +214,51 @@ func TestSegmentLogTornTail(t *testing.T) {
 		}
 	})
 }
+
+// FuzzSegmentLogTail: whatever follows the last complete frame of the last
+// segment (a torn write, garbage), the log opens with every complete entry
+// readable, and takes the next append.
+func FuzzSegmentLogTail(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 0})
+	f.Add(appendFrame(nil, testEntry(6, 1))[:40])
+	f.Add(appendFrame(nil, testEntry(6, 1)))
+	f.Add(appendFrame(nil, testEntry(9, 1)))
+	f.Fuzz(func(t *testing.T, tail []byte) {
+		dir := t.TempDir()
+		l := testSegLog(t, dir)
+		l.segBytes = 1 << 20
+		storeRange(t, l, 1, 5, 1)
+		l.Close()
+		seg := filepath.Join(dir, fmt.Sprintf("%020d%s", 1, segmentSuffix))
+		data, err := os.ReadFile(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(seg, append(data, tail...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err = openSegmentLog(dir, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("open after %d byte(s) of tail: %v", len(tail), err)
+		}
+		defer l.Close()
+		last, _ := l.LastIndex()
+		if last < 5 {
+			t.Fatalf("last index %d after a tail: complete entries lost", last)
+		}
+		for i := uint64(1); i <= last; i++ {
+			var e raft.Log
+			if err := l.GetLog(i, &e); err != nil {
+				t.Fatalf("entry %d: %v", i, err)
+			}
+		}
+		if err := l.StoreLogs([]*raft.Log{testEntry(last+1, 2)}); err != nil {
+			t.Fatalf("append after the tail: %v", err)
+		}
+		var e raft.Log
+		if err := l.GetLog(last+1, &e); err != nil || e.Term != 2 {
+			t.Fatalf("appended entry: %+v %v", e, err)
+		}
+	})
+}
