@@ -611,6 +611,9 @@ func fastTopicModel(path string, b []byte, st Stat) (*Topic, bool) {
 		return nil, false
 	}
 	t := &Topic{Name: lastElem(path), Version: version, Stat: st}
+	if !LegalTopicName(t.Name) {
+		return nil, false // the full parser warns
+	}
 	if hasID {
 		id, err := kafka.ParseUUID(string(topicID))
 		if err != nil || id.IsZero() {

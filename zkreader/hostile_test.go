@@ -103,3 +103,44 @@ func TestHostileJSONNotOverEager(t *testing.T) {
 		t.Errorf("duplicate among 100 keys: %v", f)
 	}
 }
+
+// TestTopicNames: a topic whose name Kafka's API would refuse is read (the
+// migration copies it) with a warning naming it; a legal name has none.
+func TestTopicNames(t *testing.T) {
+	const data = `{"version":3,"partitions":{"0":[1]}}`
+	legal := strings.Repeat("aZ09._-", 36)[:249]
+	for _, c := range []struct {
+		name string
+		warn bool
+	}{
+		{legal, false}, {"a", false}, {"..a", false},
+		{legal + "x", true}, {"has space", true}, {"t:1", true}, {"ünï", true}, {"a+b", true},
+	} {
+		path := "/brokers/topics/" + c.name
+		for _, fast := range []bool{true, false} {
+			var tp *Topic
+			var fs []Finding
+			if fast {
+				var ok bool
+				if tp, ok = fastTopicModel(path, []byte(data), Stat{}); !ok {
+					if !c.warn {
+						t.Errorf("%q: the fast path refused a legal name", c.name)
+					}
+					continue
+				}
+			} else {
+				tp, fs = ParseTopic(path, []byte(data), Stat{})
+			}
+			if tp == nil || tp.Name != c.name || len(tp.Partitions) != 1 {
+				t.Fatalf("%q (fast %v): topic %+v", c.name, fast, tp)
+			}
+			if c.warn && fast {
+				t.Errorf("%q: the fast path accepted an illegal name", c.name)
+			}
+			if got := len(fs) == 1 && fs[0].Severity == Warning && fs[0].Code == CodeInvalidName && fs[0].Path == path &&
+				strings.Contains(fs[0].Expected, "249"); got != (c.warn && !fast) || (!c.warn && len(fs) != 0) {
+				t.Errorf("%q (fast %v): findings %v", c.name, fast, fs)
+			}
+		}
+	}
+}

@@ -281,7 +281,27 @@ func ParseTopic(path string, data []byte, st Stat) (*Topic, []Finding) {
 			}
 		}
 	}
+	if !LegalTopicName(t.Name) {
+		return t, []Finding{{Severity: Warning, Code: CodeInvalidName, Path: path, Expected: "1 to 249 characters of [a-zA-Z0-9._-], not . or ..",
+			Message: "topic name is not one Kafka's API accepts (the znode was written behind Kafka's back); the migration copies the topic as it is, but clients and tools may refuse the name",
+			Remedy:  "recreate the topic under a legal name, or accept that admin tools may not handle it"}}
+	}
 	return t, nil
+}
+
+// LegalTopicName reports whether Kafka's Topic.validate accepts name: 1 to
+// 249 characters of [a-zA-Z0-9._-], and neither "." nor "..".
+func LegalTopicName(name string) bool {
+	if name == "" || len(name) > 249 || name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // slowTopic decodes a topic znode with encoding/json (precise findings).
