@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -405,9 +404,6 @@ func (l *segmentLog) newSegment(first uint64) error {
 }
 
 func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for sync there; NTFS journals the entry
-	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open raft log dir: %w", err)
