@@ -359,11 +359,12 @@ func (l *segmentLog) StoreLogs(logs []*raft.Log) error {
 		l.buf = nil
 	}
 	if _, err := s.f.WriteAt(buf, s.size); err != nil {
-		l.undoWriteLocked(s)
+		// Cut off whatever part was written, so the next write starts clean.
+		s.f.Truncate(s.size)
 		return fmt.Errorf("write raft log segment %s: %w", s.f.Name(), err)
 	}
 	if err := s.f.Sync(); err != nil {
-		l.undoWriteLocked(s)
+		s.f.Truncate(s.size)
 		return fmt.Errorf("sync raft log segment %s: %w", s.f.Name(), err)
 	}
 	s.offsets = append(s.offsets, offsets...)
@@ -372,18 +373,6 @@ func (l *segmentLog) StoreLogs(logs []*raft.Log) error {
 		l.first = s.first
 	}
 	return nil
-}
-
-// undoWriteLocked cuts off whatever part of a failed write reached the
-// segment, so the next write starts clean; a segment left without entries is
-// removed.
-func (l *segmentLog) undoWriteLocked(s *segment) {
-	s.f.Truncate(s.size)
-	if len(s.offsets) == 0 {
-		s.f.Close()
-		os.Remove(s.f.Name())
-		l.segs = l.segs[:len(l.segs)-1]
-	}
 }
 
 // newSegment creates the segment that starts at index first and makes its
