@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -476,49 +475,5 @@ func TestJSONAppendAndFollowerReadYourWrites(t *testing.T) {
 	err = lc.RestartWith(ctxT(t, 5*time.Second), f, func(cfg *quorum.Config) { cfg.NodeID = lc.Node(leader).ID() })
 	if err == nil || !strings.Contains(err.Error(), "belongs to node") {
 		t.Fatalf("data dir under another node id: %v", err)
-	}
-}
-
-// A data dir written before raft-log/ existed keeps its raft log in raft.db:
-// the node recovers from it and keeps appending there.
-func TestRaftDBLogDataDirStillStarts(t *testing.T) {
-	lc, c := startKV(t, 3)
-	for i := 0; i < 10; i++ {
-		appendKV(t, c, fmt.Sprintf("k%d=%d", i, i))
-	}
-	for i := 0; i < 3; i++ {
-		waitKV(t, lc, i, "k9", "9")
-	}
-	want := quorum.KVMap(lc.Node(0))
-	var dirs []string
-	for i := 0; i < 3; i++ {
-		dirs = append(dirs, lc.Node(i).DataDir())
-	}
-	lc.Close()
-	for i := 0; i < 3; i++ {
-		n, err := quorum.MoveLogToRaftDB(dirs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n < 10 {
-			t.Fatalf("node %d: moved %d log entries, want at least the 10 appends", i+1, n)
-		}
-	}
-	for i := 0; i < 3; i++ {
-		if err := lc.Restart(ctxT(t, 10*time.Second), i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	appendKV(t, c, "after=1")
-	for i := 0; i < 3; i++ {
-		waitKV(t, lc, i, "after", "1")
-		got := quorum.KVMap(lc.Node(i))
-		delete(got, "after")
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("node %d: state after restart from raft.db differs: %v, want %v", i+1, got, want)
-		}
-		if _, err := os.Stat(filepath.Join(dirs[i], quorum.SegmentLogDirName)); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("node %d: a data dir with its log in raft.db got a raft-log/ too (err %v)", i+1, err)
-		}
 	}
 }

@@ -105,9 +105,7 @@ type Node struct {
 	log       *slog.Logger
 	fsm       *fsm
 	raft      *raft.Raft
-	store     *raftboltdb.BoltStore // stable store (and the log of a data dir from before raft-log/)
-	logStore  raft.LogStore         // the raft log under the cache
-	segLog    *segmentLog           // logStore, unless the data dir keeps its log in raft.db
+	store     *raftboltdb.BoltStore
 	snaps     *raft.FileSnapshotStore
 	stream    *streamLayer
 	trans     *raft.NetworkTransport
@@ -299,10 +297,7 @@ func (n *Node) startRaft(advertise string) error {
 		return fmt.Errorf("open raft log %s: %w", filepath.Join(cfg.DataDir, "raft.db"), err)
 	}
 	n.store = store
-	if err := n.openLog(); err != nil {
-		return err
-	}
-	logs, err := raft.NewLogCache(1024, n.logStore)
+	logs, err := raft.NewLogCache(1024, store)
 	if err != nil {
 		return fmt.Errorf("raft log cache: %w", err)
 	}
@@ -352,29 +347,6 @@ func (n *Node) startRaft(advertise string) error {
 	return nil
 }
 
-// openLog opens the raft log: the segment log in raft-log/, or, for a data
-// dir written before it existed, the log in raft.db.
-func (n *Node) openLog() error {
-	dir := filepath.Join(n.cfg.DataDir, SegmentLogDirName)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		last, err := n.store.LastIndex()
-		if err != nil {
-			return fmt.Errorf("read raft log in raft.db: %w", err)
-		}
-		if last > 0 {
-			n.log.Info("quorum: this data dir keeps its raft log in raft.db (written before raft-log/); new data dirs use raft-log/")
-			n.logStore = n.store
-			return nil
-		}
-	}
-	sl, err := openSegmentLog(dir, n.log)
-	if err != nil {
-		return fmt.Errorf("open raft log %s: %w", dir, err)
-	}
-	n.segLog, n.logStore = sl, sl
-	return nil
-}
-
 // rebuildMachine replays the last snapshot before upTo and the log entries
 // after it, up to (not including) upTo, into a fresh state machine.
 func (n *Node) rebuildMachine(upTo uint64) (Machine, error) {
@@ -402,7 +374,7 @@ func (n *Node) rebuildMachine(upTo uint64) (Machine, error) {
 	}
 	for i := start + 1; i < upTo; i++ {
 		var l raft.Log
-		if err := n.logStore.GetLog(i, &l); err != nil {
+		if err := n.store.GetLog(i, &l); err != nil {
 			return nil, fmt.Errorf("read log entry %d: %w", i, err)
 		}
 		tmp.Apply(&l)
@@ -644,14 +616,9 @@ func (n *Node) Close() error {
 		if n.stream != nil {
 			n.stream.Close()
 		}
-		if n.segLog != nil {
-			if err := n.segLog.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close raft log: %w", err))
-			}
-		}
 		if n.store != nil {
 			if err := n.store.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("close raft.db: %w", err))
+				errs = append(errs, fmt.Errorf("close raft log: %w", err))
 			}
 		}
 		n.closeErr = errors.Join(errs...)
