@@ -129,7 +129,7 @@ took over, the quorum refused the batches, the quorum holds no completed copy).`
 	fl.StringVar(&fromZxid, "from-zxid", "", "position when the quorum holds none yet: the snapshot's zxid (default: migrate.snapshot_zxid in the quorum)")
 	fl.DurationVar(&linger, "linger", 2*time.Millisecond, "how long a change waits for others to share its batch")
 	fl.IntVar(&maxBatch, "max-batch", 2000, "records per batch (one object's records are never split)")
-	fl.IntVar(&readers, "readers", 32, "ZooKeeper reads in flight")
+	fl.IntVar(&readers, "readers", 128, "ZooKeeper reads in flight")
 	fl.BoolVar(&anyState, "any-state", false, "mirror onto a quorum whose ZkMigrationState is not MIGRATION (tests, demos)")
 	fl.DurationVar(&every, "log-every", 10*time.Second, "log the figures this often")
 	return cmd
