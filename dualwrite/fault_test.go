@@ -3,13 +3,10 @@ package dualwrite
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,94 +17,24 @@ import (
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
-// clientProxy forwards a ZooKeeper client port. Block cuts every connection
-// and refuses new ones (accepts and closes them), like a client whose
-// network is gone; the servers then expire its session.
-type clientProxy struct {
-	ln       net.Listener
-	upstream string
-	mu       sync.Mutex
-	blocked  bool
-	conns    map[net.Conn]bool
-}
-
-func newClientProxy(t testing.TB, upstream string) *clientProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &clientProxy{ln: ln, upstream: upstream, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); p.block() })
-	go p.serve()
-	return p
-}
-
-func (p *clientProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		blocked := p.blocked
-		p.mu.Unlock()
-		if blocked {
-			c.Close()
-			continue
-		}
-		u, err := net.DialTimeout("tcp", p.upstream, 2*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[u] = true, true
-		p.mu.Unlock()
-		go func() { io.Copy(u, c); u.Close(); c.Close() }()
-		go func() { io.Copy(c, u); u.Close(); c.Close() }()
-	}
-}
-
-func (p *clientProxy) block() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.blocked = true
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]bool{}
-}
-
-func (p *clientProxy) unblock() {
-	p.mu.Lock()
-	p.blocked = false
-	p.mu.Unlock()
-}
-
 func TestMirrorSurvivesSessionExpiry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: ZooKeeper ensemble and quorum")
 	}
 	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
-	var proxies []*clientProxy
-	var addrs []string
-	for _, s := range f.env.Servers() {
-		p := newClientProxy(t, s)
-		proxies = append(proxies, p)
-		addrs = append(addrs, p.ln.Addr().String())
-	}
-	f.connect = strings.Join(addrs, ",")
+	proxies, connect := f.env.ClientProxies(t)
+	f.connect = connect
 	opts := Options{}
 	opts.ZK.SessionTimeout = 2 * time.Second
 	r := f.startMirror(opts)
 	f.churnDuring(5, 2500, 600, func() {
 		time.Sleep(time.Second)
 		for _, p := range proxies {
-			p.block()
+			p.Block()
 		}
 		time.Sleep(6 * time.Second) // > session timeout: the servers expire the session
 		for _, p := range proxies {
-			p.unblock()
+			p.Unblock()
 		}
 	})
 	f.checkParity(r)
