@@ -111,27 +111,40 @@ func typeErrMessage(te *json.UnmarshalTypeError) string {
 // checkJSONText walks syntactically valid JSON (encoding/json accepted it)
 // and reports the first string that is not valid UTF-8 and the first object
 // key that appears twice, naming the field where it sits ("config.x",
-// "partitions.0", "acls[2].host"). Keys are compared after unescaping.
+// "partitions.0", "acls[2].host"). Keys are compared after unescaping. It
+// allocates nothing for the small objects Kafka writes.
 func checkJSONText(path string, data []byte) *Finding {
 	type frame struct {
-		obj   bool
-		field string // the field of this object or array
-		key   string // object: the key whose value comes next
-		idx   int    // array: the index of the next element
-		keys  []string
-		set   map[string]struct{}
+		obj      bool
+		key      []byte // object: the key whose value comes next
+		idx      int    // array: the index of the next element
+		keyStart int    // object: its keys are keys[keyStart:] (or set)
+		set      map[string]struct{}
 	}
-	var stack []frame
-	// at names the value that starts now
-	at := func() string {
-		if len(stack) == 0 {
-			return ""
+	var (
+		stackBuf [8]frame
+		keysBuf  [32][]byte
+		stack    = stackBuf[:0]
+		keys     = keysBuf[:0] // the keys of every open object, innermost last
+	)
+	// field names the position: the open objects' keys and arrays' indexes
+	field := func(withTop bool) string {
+		var b strings.Builder
+		n := len(stack)
+		if !withTop {
+			n--
 		}
-		top := &stack[len(stack)-1]
-		if top.obj {
-			return joinField(top.field, top.key)
+		for _, f := range stack[:n] {
+			if f.obj {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.Write(f.key)
+			} else {
+				b.WriteString("[" + strconv.Itoa(f.idx) + "]")
+			}
 		}
-		return top.field + "[" + strconv.Itoa(top.idx) + "]"
+		return b.String()
 	}
 	expectKey := false
 	for i := 0; i < len(data); {
@@ -150,13 +163,14 @@ func checkJSONText(path string, data []byte) *Finding {
 				top.idx++
 			}
 		case '{', '[':
-			stack = append(stack, frame{obj: c == '{', field: at()})
+			stack = append(stack, frame{obj: c == '{', keyStart: len(keys)})
 			expectKey = c == '{'
 			i++
 		case '}', ']':
 			if len(stack) == 0 {
 				return nil
 			}
+			keys = keys[:stack[len(stack)-1].keyStart]
 			stack = stack[:len(stack)-1]
 			expectKey = false
 			i++
@@ -174,52 +188,51 @@ func checkJSONText(path string, data []byte) *Finding {
 				return nil // not JSON: encoding/json said so already
 			}
 			raw := data[i+1 : end]
+			quoted := data[i : end+1]
 			i = end + 1
 			if !utf8.Valid(raw) {
 				if expectKey {
-					f := malformed(path, stack[len(stack)-1].field, "object keys of valid UTF-8 text", "an object key is not valid UTF-8")
+					f := malformed(path, field(false), "object keys of valid UTF-8 text", "an object key is not valid UTF-8")
 					return &f
 				}
-				f := malformed(path, at(), "string of valid UTF-8 text", "string value is not valid UTF-8 (Kafka's JSON reader refuses it)")
+				f := malformed(path, field(true), "string of valid UTF-8 text", "string value is not valid UTF-8 (Kafka's JSON reader refuses it)")
 				return &f
 			}
-			if !expectKey {
+			if !expectKey || len(stack) == 0 {
 				continue
 			}
 			expectKey = false
-			k := string(raw)
+			k := raw
 			if escaped {
-				if err := json.Unmarshal(data[i-len(raw)-2:i], &k); err != nil {
-					k = string(raw)
+				var u string
+				if json.Unmarshal(quoted, &u) == nil {
+					k = []byte(u)
 				}
-			}
-			if len(stack) == 0 {
-				return nil
 			}
 			top := &stack[len(stack)-1]
 			top.key = k
 			dup := false
 			if top.set != nil {
-				_, dup = top.set[k]
-				top.set[k] = struct{}{}
+				_, dup = top.set[string(k)]
+				top.set[string(k)] = struct{}{}
 			} else {
-				for _, x := range top.keys {
-					if x == k {
+				for _, x := range keys[top.keyStart:] {
+					if bytes.Equal(x, k) {
 						dup = true
 						break
 					}
 				}
-				top.keys = append(top.keys, k)
-				if len(top.keys) > 16 {
-					top.set = make(map[string]struct{}, 2*len(top.keys))
-					for _, x := range top.keys {
-						top.set[x] = struct{}{}
+				keys = append(keys, k)
+				if n := len(keys) - top.keyStart; n > 16 { // a big object: a set
+					top.set = make(map[string]struct{}, 2*n)
+					for _, x := range keys[top.keyStart:] {
+						top.set[string(x)] = struct{}{}
 					}
-					top.keys = nil
+					keys = keys[:top.keyStart]
 				}
 			}
 			if dup {
-				f := malformed(path, joinField(top.field, k), "each key once in a JSON object",
+				f := malformed(path, field(true), "each key once in a JSON object",
 					"key appears more than once; encoding/json and Kafka would keep the last value, the migration does not guess")
 				f.Remedy = "rewrite the znode with each key once (zkCli.sh set), then read again"
 				return &f
