@@ -370,7 +370,7 @@ func TestParseMetadataVersion(t *testing.T) {
 			t.Errorf("ParseMetadataVersion(%q) = %v, %v; want %s", in, mv, err, want)
 		}
 	}
-	for _, bad := range []string{"", "2.8", "3.9-IV9", "99", "abc"} {
+	for _, bad := range []string{"", "2.8", "3.9-IV9", "99", "abc", "65537", "10000000000000001"} {
 		if _, err := ParseMetadataVersion(bad); err == nil {
 			t.Errorf("ParseMetadataVersion(%q) accepted", bad)
 		}

@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -60,7 +61,7 @@ func ParseMetadataVersion(s string) (MetadataVersion, error) {
 		return found, nil
 	}
 	var level int
-	if _, err := fmt.Sscanf(s, "%d", &level); err == nil && fmt.Sprint(level) == s {
+	if _, err := fmt.Sscanf(s, "%d", &level); err == nil && fmt.Sprint(level) == s && level >= 1 && level <= math.MaxInt16 {
 		if mv, ok := MetadataVersionFromLevel(int16(level)); ok {
 			return mv, nil
 		}
