@@ -87,7 +87,7 @@ func TestMirrorProcessKill9(t *testing.T) {
 	for {
 		mv, err := f.q.Meta(ctx)
 		if err == nil {
-			if z, err := ParseZxid(mv.Meta[MetaZxid]); err == nil && z >= target {
+			if z, err := zkreader.ParseZxid(mv.Meta[MetaZxid]); err == nil && z >= target {
 				break
 			}
 		}

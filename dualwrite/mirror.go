@@ -463,7 +463,7 @@ func (m *Mirror) load(ctx context.Context) error {
 		meta := mv2.Meta
 		m.committed = m.opts.FromZxid
 		if z, ok := meta[MetaZxid]; ok {
-			if v, err := parseZxid(z); err == nil {
+			if v, err := zkreader.ParseZxid(z); err == nil {
 				m.committed = v
 			}
 		}
@@ -500,16 +500,6 @@ func (m *Mirror) load(ctx context.Context) error {
 }
 
 func formatZxid(z int64) string { return fmt.Sprintf("0x%x", z) }
-
-// ParseZxid parses a zxid written as decimal or 0x hex.
-func ParseZxid(s string) (int64, error) { return parseZxid(s) }
-
-func parseZxid(s string) (int64, error) {
-	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		return strconv.ParseInt(s[2:], 16, 64)
-	}
-	return strconv.ParseInt(s, 10, 64)
-}
 
 // --- events and the read queue -------------------------------------------
 
@@ -1368,7 +1358,7 @@ func serverZxid(ctx context.Context, addr string) (int64, error) {
 	sc := bufio.NewScanner(c)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "Zxid: "); ok {
-			return parseZxid(strings.TrimSpace(v))
+			return zkreader.ParseZxid(strings.TrimSpace(v))
 		}
 	}
 	return 0, fmt.Errorf("srvr on %s: no Zxid line", addr)

@@ -380,17 +380,12 @@ func sections(want, got *image.Image) []Section {
 func Position(meta map[string]string, keys []string) (int64, bool) {
 	for _, k := range keys {
 		if v, ok := meta[k]; ok && v != "" {
-			if z, err := ParseZxid(v); err == nil {
+			if z, err := zkreader.ParseZxid(v); err == nil {
 				return z, true
 			}
 		}
 	}
 	return 0, false
-}
-
-// ParseZxid parses a zxid written as decimal or 0x hex.
-func ParseZxid(s string) (int64, error) {
-	return strconv.ParseInt(s, 0, 64)
 }
 
 // zxids maps diff objects to the newest zxid of the znodes behind them.

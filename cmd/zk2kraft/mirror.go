@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zk2kraft/zk2kraft/dualwrite"
+	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
 func init() { register(newMirrorCmd) }
@@ -62,13 +63,13 @@ took over, the quorum refused the batches, the quorum holds no completed copy).`
 			ctx := cmd.Context()
 			var from int64
 			if fromZxid != "" {
-				if from, err = dualwrite.ParseZxid(fromZxid); err != nil {
+				if from, err = zkreader.ParseZxid(fromZxid); err != nil {
 					return withExitCode(2, fmt.Errorf("--from-zxid %q: want a zxid (decimal or 0x hex)", fromZxid))
 				}
 			} else if mv, err := q.Meta(ctx); err == nil {
 				// The snapshot the copy was made from (migrate records it).
 				if z, ok := mv.Meta["migrate.snapshot_zxid"]; ok {
-					from, _ = dualwrite.ParseZxid(z)
+					from, _ = zkreader.ParseZxid(z)
 				}
 			}
 			cliMetrics.SetPhase("mirroring")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -43,7 +42,7 @@ func (f *dataDirFlags) options(connect, chroot string) (datadir.Options, error) 
 	}
 	o.DataDir, o.DataLogDir = f.dir, f.logDir
 	if f.atZxid != "" {
-		z, err := strconv.ParseInt(strings.TrimSpace(f.atZxid), 0, 64)
+		z, err := zkreader.ParseZxid(strings.TrimSpace(f.atZxid))
 		if err != nil || z <= 0 {
 			return o, fmt.Errorf("--at-zxid %q: want a positive zxid, hex (0x1000004d2) or decimal", f.atZxid)
 		}
