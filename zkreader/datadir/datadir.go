@@ -356,7 +356,7 @@ func headerUnwritten(path string) bool {
 // model by zkreader's own builder. Snapshot.MaxZxid is the zxid reached.
 func Read(ctx context.Context, o Options) (*zkreader.Snapshot, *Report, error) {
 	if o.DataDir != "" {
-		defer pauseGC(snapshotSize(o.DataDir))()
+		defer pauseGC(readBudget(o.DataDir, o.DataLogDir))()
 	}
 	t, rep, err := load(ctx, o)
 	if err != nil {

@@ -23,10 +23,10 @@ var gcPause struct {
 	limit   int64
 }
 
-// pauseGC turns the collector off for a read of a snapshot of about
-// snapBytes (uncompressed); the returned func undoes it.
-func pauseGC(snapBytes int64) (restore func()) {
-	budget := 4*snapBytes + 64<<20
+// pauseGC turns the collector off for a read that may allocate about
+// budget bytes (readBudget); the memory limit then lets the collector run
+// only if the read goes past it. The returned func undoes it.
+func pauseGC(budget int64) (restore func()) {
 	gcPause.Lock()
 	defer gcPause.Unlock()
 	if gcPause.n == 0 {
@@ -85,4 +85,33 @@ func snapshotSize(dataDir string) int64 {
 		return 5 * st.Size()
 	}
 	return st.Size()
+}
+
+// readBudget is what a read of the data dir may allocate: about four times
+// the newest snapshot's bytes, and twice those of the transaction logs that
+// may follow it (a tree written mostly since the last snapshot is built by
+// the replay; log files are preallocated, so this errs high).
+func readBudget(dataDir, logDir string) int64 {
+	budget := 4*snapshotSize(dataDir) + 64<<20
+	var newest int64
+	if snaps, err := listFiles(versionDir(dataDir), "snapshot"); err == nil && len(snaps) > 0 {
+		newest = snaps[len(snaps)-1].zxid
+	}
+	if logDir == "" {
+		logDir = dataDir
+	}
+	logs, err := listFiles(versionDir(logDir), "log")
+	if err != nil {
+		return budget
+	}
+	for i, l := range logs {
+		// a log holds the transactions from its zxid to the next log's
+		if i+1 < len(logs) && logs[i+1].zxid <= newest {
+			continue
+		}
+		if st, err := os.Stat(l.path); err == nil {
+			budget = satAdd(budget, 2*st.Size())
+		}
+	}
+	return budget
 }
