@@ -347,6 +347,18 @@ type translator struct {
 	res       *Result
 	brokerIDs map[int32]bool
 	tracker   *progress.Tracker
+	// slab hands out PartitionRecords a chunk at a time (a million
+	// partitions were a million allocations).
+	slab []records.PartitionRecord
+}
+
+func (t *translator) newPartitionRecord() *records.PartitionRecord {
+	if len(t.slab) == 0 {
+		t.slab = make([]records.PartitionRecord, 1024)
+	}
+	r := &t.slab[0]
+	t.slab = t.slab[1:]
+	return r
 }
 
 func (t *translator) emit(batch []records.Versioned) {
@@ -476,12 +488,12 @@ func (t *translator) topics() {
 }
 
 func (t *translator) partitionRecord(topic *zkreader.Topic, p *zkreader.Partition, id kafka.UUID) (*records.PartitionRecord, bool) {
-	path := fmt.Sprintf("/brokers/topics/%s/partitions/%d/state", topic.Name, p.ID)
+	statePath := func() string { return fmt.Sprintf("/brokers/topics/%s/partitions/%d/state", topic.Name, p.ID) }
 	if len(p.Replicas) == 0 {
 		t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "partition-without-replicas", Path: "/brokers/topics/" + topic.Name,
 			Field: fmt.Sprintf("partitions.%d", p.ID), Expected: "a non-empty replica list",
 			Message: fmt.Sprintf("partition %d has no replicas; Kafka's migration cannot translate it", p.ID)})
-		t.skip(path, "partition-without-replicas", "empty replica assignment")
+		t.skip(statePath(), "partition-without-replicas", "empty replica assignment")
 		return nil, false
 	}
 	for _, b := range p.Replicas {
@@ -490,7 +502,8 @@ func (t *translator) partitionRecord(topic *zkreader.Topic, p *zkreader.Partitio
 	for _, b := range p.AddingReplicas {
 		t.brokerIDs[b] = true
 	}
-	rec := &records.PartitionRecord{
+	rec := t.newPartitionRecord()
+	*rec = records.PartitionRecord{
 		PartitionId:      p.ID,
 		TopicId:          id,
 		Replicas:         p.Replicas,
@@ -498,9 +511,9 @@ func (t *translator) partitionRecord(topic *zkreader.Topic, p *zkreader.Partitio
 		RemovingReplicas: nonNil(p.RemovingReplicas),
 	}
 	if st := p.State; st != nil && st.LeaderRecoveryState != 0 && st.LeaderRecoveryState != 1 {
-		t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-partition-state", Path: path, Field: "leader_recovery_state",
+		t.find(zkreader.Finding{Severity: zkreader.Blocker, Code: "bad-partition-state", Path: statePath(), Field: "leader_recovery_state",
 			Expected: "0 (RECOVERED) or 1 (RECOVERING)", Message: fmt.Sprintf("leader_recovery_state %d", st.LeaderRecoveryState)})
-		t.skip(path, "bad-partition-state", "unknown leader recovery state")
+		t.skip(statePath(), "bad-partition-state", "unknown leader recovery state")
 		return nil, false
 	}
 	if st := p.State; st != nil {
@@ -510,7 +523,7 @@ func (t *translator) partitionRecord(topic *zkreader.Topic, p *zkreader.Partitio
 		rec.PartitionEpoch = st.Stat.Version
 		rec.LeaderRecoveryState = st.LeaderRecoveryState
 		if st.Leader < -1 {
-			t.find(zkreader.Finding{Severity: zkreader.Warning, Code: "leader-during-delete", Path: path, Field: "leader",
+			t.find(zkreader.Finding{Severity: zkreader.Warning, Code: "leader-during-delete", Path: statePath(), Field: "leader",
 				Message: fmt.Sprintf("leader %d marks a topic deletion in progress, but the topic is not pending deletion; copied as is", st.Leader)})
 		}
 	} else {
