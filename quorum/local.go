@@ -103,10 +103,14 @@ func (lc *LocalCluster) APIAddrs() []string { return append([]string(nil), lc.ap
 // RaftAddrs returns every node's raft address.
 func (lc *LocalCluster) RaftAddrs() []string { return append([]string(nil), lc.raftLn...) }
 
-// Node returns node i, or nil while it is killed.
+// Node returns node i (0-based), or nil while it is killed or when there
+// is no node i.
 func (lc *LocalCluster) Node(i int) *Node {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
+	if i < 0 || i >= len(lc.nodes) {
+		return nil
+	}
 	return lc.nodes[i]
 }
 
@@ -137,9 +141,13 @@ func (lc *LocalCluster) WaitLeader(ctx context.Context) (int, error) {
 	}
 }
 
-// Kill stops node i (its data dir stays).
+// Kill stops node i, 0-based (its data dir stays).
 func (lc *LocalCluster) Kill(i int) error {
 	lc.mu.Lock()
+	if i < 0 || i >= len(lc.nodes) {
+		lc.mu.Unlock()
+		return fmt.Errorf("local cluster: no node index %d (0 … %d)", i, len(lc.nodes)-1)
+	}
 	n := lc.nodes[i]
 	lc.nodes[i] = nil
 	lc.mu.Unlock()
@@ -157,6 +165,10 @@ func (lc *LocalCluster) Restart(ctx context.Context, i int) error {
 // RestartWith restarts node i with its config changed by change (may be nil).
 func (lc *LocalCluster) RestartWith(ctx context.Context, i int, change func(*Config)) error {
 	lc.mu.Lock()
+	if i < 0 || i >= len(lc.nodes) {
+		lc.mu.Unlock()
+		return fmt.Errorf("local cluster: no node index %d (0 … %d)", i, len(lc.nodes)-1)
+	}
 	running := lc.nodes[i] != nil
 	lc.mu.Unlock()
 	if running {

@@ -22,7 +22,7 @@ import (
 // and once space is freed it catches up to the same image, also after a
 // restart from its own files (nothing on its disk was corrupted).
 func diskFull() fault {
-	var node int
+	var node int // the full node's index (0-based; its data dir and id are node+1)
 	return fault{
 		name: "quorum follower's disk full during the copy", at: migrate.PhaseCopy, hold: 5 * time.Second,
 		opts: fixtureOptions{quorumDir: func(t *testing.T, dir string) {
@@ -38,19 +38,19 @@ func diskFull() fault {
 			}
 		}},
 		inject: func(t *testing.T, f *fixture) func() {
-			node = quorumLeader(t, f)%3 + 1
-			filler := filepath.Join(f.quorumDir, fmt.Sprintf("node-%d", node), "filler")
+			node = (quorumLeader(t, f) + 1) % f.lc.Size()
+			filler := filepath.Join(f.quorumDir, fmt.Sprintf("node-%d", node+1), "filler")
 			n, err := fill(filler)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("quorum node %d: disk filled (%d MiB)", node, n>>20)
+			t.Logf("quorum node %d: disk filled (%d MiB)", node+1, n>>20)
 			return func() { must(t, os.Remove(filler)) }
 		},
 		check: func(t *testing.T, f *fixture, _ *migrate.Report) {
-			id := fmt.Sprint(node)
+			id := fmt.Sprint(node + 1)
 			if logs := f.logs.text(id); !strings.Contains(logs, "no space left on device") {
-				t.Errorf("node %d did not log the full disk; its warnings:\n%s", node, logs)
+				t.Errorf("node %s did not log the full disk; its warnings:\n%s", id, logs)
 			}
 			waitSameImage(t, f, node)
 			must(t, f.lc.Kill(node))
@@ -100,12 +100,12 @@ func waitSameImage(t *testing.T, f *fixture, node int) {
 		}
 		if gpos.NextOffset == wpos.NextOffset {
 			for _, d := range image.Diff(want, got) {
-				t.Errorf("node %d differs from the leader %d: %s", node, leader, d)
+				t.Errorf("node %d differs from the leader %d: %s", node+1, leader+1, d)
 			}
 			return
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("node %d stays at offset %d; the leader is at %d", node, gpos.NextOffset, wpos.NextOffset)
+			t.Fatalf("node %d stays at offset %d; the leader is at %d", node+1, gpos.NextOffset, wpos.NextOffset)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

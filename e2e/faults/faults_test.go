@@ -372,6 +372,7 @@ func zkFollower(t *testing.T, env *testenv.Env) int {
 	return l%env.Nodes() + 1
 }
 
+// quorumLeader is the index (0-based) of the quorum's leader.
 func quorumLeader(t *testing.T, f *fixture) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -464,7 +465,7 @@ func TestFaultMatrix(t *testing.T) {
 		{
 			name: "quorum follower killed during the copy", at: migrate.PhaseCopy, after: 200, hold: 3 * time.Second,
 			inject: func(t *testing.T, f *fixture) func() {
-				i := quorumLeader(t, f)%3 + 1
+				i := (quorumLeader(t, f) + 1) % f.lc.Size() // a follower (indexes are 0-based)
 				must(t, f.lc.Kill(i))
 				return func() { must(t, f.lc.Restart(context.Background(), i)) }
 			},
