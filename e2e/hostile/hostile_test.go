@@ -21,8 +21,7 @@ import (
 	"github.com/zk2kraft/zk2kraft/image"
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/migrate"
-	"github.com/zk2kraft/zk2kraft/quorum"
-	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/testenv"
 	"github.com/zk2kraft/zk2kraft/translate"
 	"github.com/zk2kraft/zk2kraft/zkreader"
@@ -248,16 +247,7 @@ func TestHostileZnodes(t *testing.T) {
 			}
 
 			// The migration, into a fresh quorum.
-			lc, err := quorum.StartLocalCluster(ctx, 1, t.TempDir(), seeded.ClusterID.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { lc.Close() })
-			q, err := client.New(lc.APIAddrs(), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(q.Close)
+			_, q := quorumtest.Start(t, 1, "", seeded.ClusterID.ID)
 			rep, err := migrate.Run(ctx, migrate.Options{ZK: zo, Quorum: q, Until: migrate.PhaseVerified, AssignTopicIDs: true,
 				Translate: translate.Options{PassThroughEncryptedPasswords: true}, VerifyTimeout: 30 * time.Second, KRaftControllerID: 3000,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

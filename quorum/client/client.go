@@ -277,14 +277,23 @@ func (c *Client) indexOf(ctx context.Context, id string) (int, bool) {
 	return i, ok
 }
 
-func (c *Client) getJSON(ctx context.Context, addr, path string, q url.Values, v any) error {
+// get sends a GET of path to addr; the caller closes the answer's body.
+func (c *Client) get(ctx context.Context, addr, path string, q url.Values) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(addr, path, q), nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
+		return nil, fmt.Errorf("%s: %w", addr, err)
+	}
+	return resp, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, addr, path string, q url.Values, v any) error {
+	resp, err := c.get(ctx, addr, path, q)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -501,13 +510,9 @@ func positionOf(h http.Header) (pos quorum.Position) {
 // A failed read is retried on the leader like a failed request.
 func (c *Client) getStream(ctx context.Context, path string, q url.Values, read func(body io.Reader, h http.Header) error) error {
 	return c.onLeader(ctx, func(addr string) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(addr, path, q), nil)
+		resp, err := c.get(ctx, addr, path, q)
 		if err != nil {
 			return err
-		}
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", addr, err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
@@ -522,13 +527,9 @@ func (c *Client) getStream(ctx context.Context, path string, q url.Values, read 
 }
 
 func (c *Client) getRaw(ctx context.Context, addr, path string, q url.Values) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(addr, path, q), nil)
+	resp, err := c.get(ctx, addr, path, q)
 	if err != nil {
 		return nil, nil, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
