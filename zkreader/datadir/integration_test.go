@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,10 +221,11 @@ func TestIntegrationDataDir(t *testing.T) {
 		}
 		cut := entries[len(entries)-1]
 		// zero the last entry from its 20th byte on, as a torn write leaves it
-		b, err := os.ReadFile(newest)
+		orig, err := os.ReadFile(newest)
 		if err != nil {
 			t.Fatal(err)
 		}
+		b := slices.Clone(orig)
 		for i := cut.Offset + 20; i < int64(len(b)); i++ {
 			b[i] = 0
 		}
@@ -243,10 +245,13 @@ func TestIntegrationDataDir(t *testing.T) {
 			t.Fatalf("truncated: stopped at %#x, torn tail %q", rep.Zxid, rep.TornTail)
 		}
 		// a corrupted entry with data after it is an error naming file+offset
-		mid := entries[len(entries)/2]
-		b, _ = os.ReadFile(newest)
+		// (in the whole log again: the last entry is the one with none after it)
+		mid := entries[(len(entries)-1)/2]
+		b = slices.Clone(orig)
 		b[mid.Offset+30] ^= 0x5a
-		os.WriteFile(newest, b, 0o644)
+		if err := os.WriteFile(newest, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		_, _, err = datadir.Read(ctx, datadir.Options{DataDir: dir, Chroot: "/kafka"})
 		var fe *datadir.FormatError
 		if !errors.As(err, &fe) || fe.File != newest || fe.Offset != mid.Offset || !strings.Contains(err.Error(), "corrupted") {
