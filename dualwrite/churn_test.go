@@ -498,7 +498,13 @@ var configKeys = []string{"retention.ms", "cleanup.policy", "segment.bytes", "ma
 func (c *churner) editConfig(kind, key, p string, keys []string, value string) churnChange {
 	k := keys[c.rnd.IntN(len(keys))]
 	removeKey, removeEmpty := c.rnd.IntN(2) == 0, c.rnd.IntN(2) == 0
-	return churnChange{kind: kind, key: key, do: func(conn *zk.Conn) error {
+	return c.setKey(kind, key, p, k, value, removeKey, removeEmpty)
+}
+
+// setKey sets key k of config znode p to value, or removes it when remove
+// and it is there; with dropEmpty, a config left empty removes the znode.
+func (c *churner) setKey(kind, objKey, p, k, value string, remove, dropEmpty bool) churnChange {
+	return churnChange{kind: kind, key: objKey, do: func(conn *zk.Conn) error {
 		cur, err := c.known(conn, p)
 		if err != nil {
 			return err
@@ -507,12 +513,12 @@ func (c *churner) editConfig(kind, key, p string, keys []string, value string) c
 		for ck, cv := range cur.cfg {
 			cfg[ck] = cv
 		}
-		if _, ok := cfg[k]; ok && removeKey {
+		if _, ok := cfg[k]; ok && remove {
 			delete(cfg, k)
 		} else {
 			cfg[k] = value
 		}
-		if len(cfg) == 0 && removeEmpty {
+		if len(cfg) == 0 && dropEmpty {
 			if err := c.del(conn, p); err != nil {
 				return err
 			}
@@ -588,26 +594,7 @@ func (c *churner) quota() churnChange {
 	k := keys[c.rnd.IntN(len(keys))]
 	removeKey := c.rnd.IntN(3) == 0
 	value := fmt.Sprint(1000 * (1 + c.rnd.IntN(100)))
-	return churnChange{kind: "quota", key: entityKey(p), do: func(conn *zk.Conn) error {
-		cur, err := c.known(conn, p)
-		if err != nil {
-			return err
-		}
-		cfg := make(map[string]string, len(cur.cfg)+1)
-		for ck, cv := range cur.cfg {
-			cfg[ck] = cv
-		}
-		if _, ok := cfg[k]; ok && removeKey {
-			delete(cfg, k)
-		} else {
-			cfg[k] = value
-		}
-		if err := c.write(conn, p, c.configJSON(cfg), cur.exists); err != nil {
-			return err
-		}
-		c.remember(p, &churnCfg{exists: true, cfg: cfg})
-		return nil
-	}}
+	return c.setKey("quota", entityKey(p), p, k, value, removeKey, false)
 }
 
 func (c *churner) scram() churnChange {
@@ -622,26 +609,7 @@ func (c *churner) scram() churnChange {
 		return base64.StdEncoding.EncodeToString(x)
 	}
 	cred := fmt.Sprintf("salt=%s,stored_key=%s,server_key=%s,iterations=%d", b(16), b(32), b(32), 4096+c.rnd.IntN(4096))
-	return churnChange{kind: "scram", key: entityKey(p), do: func(conn *zk.Conn) error {
-		cur, err := c.known(conn, p)
-		if err != nil {
-			return err
-		}
-		cfg := make(map[string]string, len(cur.cfg)+1)
-		for ck, cv := range cur.cfg {
-			cfg[ck] = cv
-		}
-		if _, ok := cfg[mech]; ok && remove {
-			delete(cfg, mech)
-		} else {
-			cfg[mech] = cred
-		}
-		if err := c.write(conn, p, c.configJSON(cfg), cur.exists); err != nil {
-			return err
-		}
-		c.remember(p, &churnCfg{exists: true, cfg: cfg})
-		return nil
-	}}
+	return c.setKey("scram", entityKey(p), p, mech, cred, remove, false)
 }
 
 type aclJSON struct {
