@@ -1385,6 +1385,47 @@ func (m *Mirror) WaitPosition(ctx context.Context, zxid int64) error {
 	}
 }
 
+// WaitCaughtUp waits until the mirror has read the whole tree with watches
+// and committed everything it had read or been told of by the time the read
+// ended, and its position is at least zxid; or ctx ends. Unlike
+// WaitPosition it does not wait for an empty backlog: while the cluster keeps
+// writing (and every read takes a round trip) there is always a change or
+// two pending, newer than the ones it waits for. A new session (a new walk)
+// starts the wait over.
+func (m *Mirror) WaitCaughtUp(ctx context.Context, zxid int64) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	gen, evAtWalkEnd, batchesCut := -1, uint64(0), uint64(0)
+	const notCut = ^uint64(0)
+	for {
+		m.mu.Lock()
+		ok := false
+		switch {
+		case !m.started || m.walking:
+			gen = -1
+		case gen != m.gen:
+			// The walk just ended: everything seen up to now must be committed.
+			gen, evAtWalkEnd, batchesCut = m.gen, m.evSeq, notCut
+		case batchesCut == notCut:
+			if s, pending := m.seqs.min(); !pending || s > evAtWalkEnd {
+				batchesCut = m.nextSeq // all of it is in these batches
+			}
+		default:
+			ok = m.seq >= batchesCut && m.committed >= zxid
+		}
+		m.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s := m.Stats()
+			return fmt.Errorf("mirror: position %s, backlog %d, walking %v, waiting for %s and what the tree read found: %w", formatZxid(s.Position), s.Backlog, s.Walking, formatZxid(zxid), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 type zkLogger struct{ l *slog.Logger }
 
 func (z zkLogger) Printf(format string, args ...any) {

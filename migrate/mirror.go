@@ -32,7 +32,7 @@ func DualWrite(o dualwrite.Options, catchUp time.Duration) MirrorStarter {
 		}
 		wctx, cancel := context.WithTimeout(ctx, catchUp)
 		defer cancel()
-		if err := r.Mirror().WaitPosition(wctx, snapshotZxid); err != nil {
+		if err := r.Mirror().WaitCaughtUp(wctx, snapshotZxid); err != nil {
 			r.Close()
 			return nil, fmt.Errorf("the mirror did not catch up: %w", err)
 		}
