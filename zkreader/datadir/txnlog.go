@@ -1,12 +1,12 @@
 package datadir
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 )
 
 // ZooKeeper op codes (ZooDefs.OpCode) that appear in transaction logs.
@@ -37,22 +37,35 @@ const maxTxnSize = 256 << 20
 // progress or cut short by a crash.
 var errTorn = errors.New("torn transaction")
 
-// logReader streams the entries of one transaction log file.
+// logReader streams the entries of one transaction log file. It reads the
+// file in large chunks and hands out entries as slices of them (no copy per
+// entry); a chunk an entry was kept from (keep) is never reused.
 type logReader struct {
-	file string
-	br   *bufio.Reader
-	off  int64 // file offset of the next entry
-	buf  []byte
-	DBID int64
+	file     string
+	r        io.Reader
+	off      int64  // file offset of the next entry
+	buf      []byte // the chunk: buf[pos:end] is read and not yet consumed
+	pos, end int
+	kept     bool // an entry of buf was kept: the next chunk is a new one
+	eof      bool
+	DBID     int64
 }
+
+// logChunk is the size of the reads (and of the chunks entries live in).
+const logChunk = 8 << 20
 
 // newLogReader reads the file header ("ZKLG", version 2, dbid).
 func newLogReader(file string, r io.Reader, size int64) (*logReader, error) {
-	l := &logReader{file: file, br: bufio.NewReaderSize(r, int(min(max(size, 4096), 1<<20)))}
-	var h [16]byte
-	if n, err := io.ReadFull(l.br, h[:]); err != nil {
+	l := &logReader{file: file, r: r}
+	l.buf = newChunk(int(min(max(size, 4096), logChunk)))
+	n, err := l.fill(16)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	if n < 16 {
 		return nil, &FormatError{File: file, Offset: int64(n), Msg: "truncated file header (want 16 bytes: \"ZKLG\", version, dbid)"}
 	}
+	h := l.buf[l.pos : l.pos+16]
 	if m := binary.BigEndian.Uint32(h[0:]); m != logMagic {
 		return nil, &FormatError{File: file, Offset: 0, Msg: fmt.Sprintf("not a ZooKeeper transaction log: magic %#x, want %#x (\"ZKLG\")", m, logMagic)}
 	}
@@ -60,28 +73,66 @@ func newLogReader(file string, r io.Reader, size int64) (*logReader, error) {
 		return nil, &FormatError{File: file, Offset: 4, Msg: fmt.Sprintf("transaction log format version %d, want 2", v)}
 	}
 	l.DBID = int64(binary.BigEndian.Uint64(h[8:]))
+	l.pos += 16
 	l.off = 16
 	return l, nil
+}
+
+// newChunk returns a zeroed buffer for file data, backed by huge pages
+// where the kernel allows (fewer page faults on first touch).
+func newChunk(size int) []byte {
+	b := make([]byte, size)
+	adviseHugePages(unsafe.Pointer(unsafe.SliceData(b)), uintptr(size))
+	return b
+}
+
+// fill makes n bytes available at buf[pos:], reading from the file as
+// needed; it returns how many are available (fewer than n only at the end
+// of the file).
+func (l *logReader) fill(n int) (int, error) {
+	if l.end-l.pos >= n || l.eof {
+		return l.end - l.pos, nil
+	}
+	if l.pos+n > len(l.buf) {
+		nb := l.buf
+		if l.kept || len(nb) < n {
+			nb = newChunk(max(logChunk, n))
+		}
+		m := copy(nb, l.buf[l.pos:l.end])
+		l.buf, l.pos, l.end, l.kept = nb, 0, m, false
+	}
+	for l.end-l.pos < n {
+		k, err := l.r.Read(l.buf[l.end:])
+		l.end += k
+		if err == io.EOF {
+			l.eof = true
+			break
+		}
+		if err != nil {
+			return l.end - l.pos, err
+		}
+	}
+	return l.end - l.pos, nil
 }
 
 // next returns the next entry's bytes (TxnHeader, record, optional digest)
 // and its file offset. It returns io.EOF at the end of the log (the end of
 // the file or the zero padding), errTorn (wrapped in a FormatError) for a
 // torn last entry, and a FormatError for anything else that is wrong.
-// The bytes are valid until the next call.
+// The bytes are valid until the next call, or for good after keep.
 func (l *logReader) next() (entry []byte, at int64, err error) {
 	at = l.off
-	var h [12]byte
-	n, err := io.ReadFull(l.br, h[:])
-	if err == io.EOF {
-		return nil, at, io.EOF
-	}
+	n, err := l.fill(12)
 	if err != nil {
-		if err == io.ErrUnexpectedEOF {
-			return nil, at, l.torn(at, n, "entry header cut short")
-		}
 		return nil, at, fmt.Errorf("read %s: %w", l.file, err)
 	}
+	if n == 0 {
+		return nil, at, io.EOF
+	}
+	if n < 12 {
+		return nil, at, l.torn(at, n, "entry header cut short")
+	}
+	h := l.buf[l.pos : l.pos+12]
 	crc := binary.BigEndian.Uint64(h[0:])
 	size := int32(binary.BigEndian.Uint32(h[8:]))
 	if size == 0 {
@@ -93,48 +144,52 @@ func (l *logReader) next() (entry []byte, at int64, err error) {
 	if size < 0 || size > maxTxnSize {
 		return nil, at, l.torn(at, 12, fmt.Sprintf("entry length %d (want 1..%d)", size, maxTxnSize))
 	}
-	if cap(l.buf) < int(size)+1 {
-		l.buf = make([]byte, int(size)+1)
-	}
-	b := l.buf[:size+1]
-	n, err = io.ReadFull(l.br, b)
+	whole := 12 + int(size) + 1
+	n, err = l.fill(whole)
 	if err != nil {
-		if err == io.ErrUnexpectedEOF || err == io.EOF {
-			return nil, at, l.torn(at, 12+n, fmt.Sprintf("entry of %d bytes cut short after %d", size, n))
-		}
 		return nil, at, fmt.Errorf("read %s: %w", l.file, err)
 	}
-	l.off += 12 + int64(size) + 1
+	if n < whole {
+		return nil, at, l.torn(at, n, fmt.Sprintf("entry of %d bytes cut short after %d", size, n-12))
+	}
+	b := l.buf[l.pos+12 : l.pos+whole : l.pos+whole]
 	if b[size] != 'B' {
-		return nil, at, l.torn(at, int(12+size+1), fmt.Sprintf("end-of-record byte %#x, want 'B'", b[size]))
+		return nil, at, l.torn(at, whole, fmt.Sprintf("end-of-record byte %#x, want 'B'", b[size]))
 	}
 	if sum := adlerChecksum(b[:size]); uint64(sum) != crc {
-		return nil, at, l.torn(at, int(12+size+1), fmt.Sprintf("checksum mismatch: entry says %#x, Adler32 of its %d bytes is %#x", crc, size, sum))
+		return nil, at, l.torn(at, whole, fmt.Sprintf("checksum mismatch: entry says %#x, Adler32 of its %d bytes is %#x", crc, size, sum))
 	}
-	return b[:size], at, nil
+	l.pos += whole
+	l.off += int64(whole)
+	return b[:size:size], at, nil
 }
 
-// keep hands the last entry's bytes to the caller: the next entry is read
-// into a new buffer.
-func (l *logReader) keep() { l.buf = nil }
+// keep hands the last entry's bytes to the caller for good: its chunk is
+// not reused.
+func (l *logReader) keep() { l.kept = true }
 
-// torn decides whether a bad entry at offset at (of which read bytes were
-// consumed) is a torn tail — nothing but zeros after it — or corruption.
+// torn decides whether a bad entry at offset at (of which the first read
+// bytes are in buf[pos:]) is a torn tail — nothing but zeros after it — or
+// corruption.
 func (l *logReader) torn(at int64, read int, what string) error {
 	pos := at + int64(read)
+	rest := l.buf[l.pos+read : l.end]
 	var chunk [64 << 10]byte
 	for {
-		n, err := l.br.Read(chunk[:])
-		for i := 0; i < n; i++ {
-			if chunk[i] != 0 {
+		for i, c := range rest {
+			if c != 0 {
 				return &FormatError{File: l.file, Offset: at, Msg: fmt.Sprintf("corrupted transaction: %s, and non-zero data follows at offset %d", what, pos+int64(i))}
 			}
 		}
-		pos += int64(n)
-		if err == io.EOF {
+		pos += int64(len(rest))
+		if l.eof {
 			return &tornError{FormatError{File: l.file, Offset: at, Msg: "torn last transaction: " + what}}
 		}
-		if err != nil {
+		n, err := l.r.Read(chunk[:])
+		rest = chunk[:n]
+		if err == io.EOF {
+			l.eof = true
+		} else if err != nil {
 			return fmt.Errorf("read %s: %w", l.file, err)
 		}
 	}
