@@ -3,12 +3,12 @@ package datadir
 import (
 	"math"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"sync"
-	"unsafe"
+
+	"github.com/zk2kraft/zk2kraft/internal/hugepages"
 )
 
 // An offline read allocates the tree and the model once and keeps nearly
@@ -32,7 +32,8 @@ func pauseGC(budget int64) (restore func()) {
 	gcPause.Lock()
 	defer gcPause.Unlock()
 	if gcPause.n == 0 {
-		adviseHeapHugePages(budget)
+		// a third of a cold read was page faults on fresh heap memory
+		hugepages.AdviseHeap(budget)
 		s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
 		metrics.Read(s)
 		gcPause.limit = debug.SetMemoryLimit(-1)
@@ -63,23 +64,6 @@ func pauseGC(budget int64) (restore func()) {
 			debug.SetMemoryLimit(gcPause.limit)
 		}
 	}
-}
-
-// adviseHeapHugePages makes the next size bytes the heap hands out come
-// from memory advised to use transparent huge pages: it allocates them as
-// one block (which touches nothing), advises the block, and frees it again;
-// the allocations that follow reuse its address range. An offline read
-// fills a fresh heap of up to a GiB, and with 4 KB pages its first touches
-// were a third of its time (page faults: 160,000 for a million
-// partitions). No-op where the kernel has no huge pages.
-func adviseHeapHugePages(size int64) {
-	if size < 64<<20 || size > 16<<30 {
-		return
-	}
-	b := make([]byte, size)
-	adviseHugePages(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)))
-	b = nil
-	runtime.GC() // frees the block: its pages go back to the heap
 }
 
 func satAdd(a, b int64) int64 {

@@ -5,7 +5,6 @@ package datadir
 import (
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // mapFile maps a file read-only (MAP_POPULATE: its pages come from the page
@@ -34,19 +33,4 @@ func mapFile(path string) (b []byte, release func(), err error) {
 		return b, func() {}, err
 	}
 	return b, func() { syscall.Munmap(b) }, nil
-}
-
-// adviseHugePages asks the kernel to back the 2 MB-aligned pages inside
-// [p, p+size) with transparent huge pages (THP "madvise" mode, the default
-// of most distributions): a first touch then costs one fault per 2 MB.
-// Only a hint: errors (no THP) are ignored.
-func adviseHugePages(p unsafe.Pointer, size uintptr) {
-	const huge = 2 << 20
-	start := (uintptr(p) + huge - 1) &^ (huge - 1)
-	end := (uintptr(p) + size) &^ (huge - 1)
-	if end <= start {
-		return
-	}
-	b := unsafe.Slice((*byte)(unsafe.Add(p, start-uintptr(p))), end-start)
-	syscall.Madvise(b, syscall.MADV_HUGEPAGE)
 }

@@ -2,15 +2,10 @@
 
 package datadir
 
-import (
-	"os"
-	"unsafe"
-)
+import "os"
 
 // mapFile reads a file into memory (see mmap_linux.go).
 func mapFile(path string) ([]byte, func(), error) {
 	b, err := os.ReadFile(path)
 	return b, func() {}, err
 }
-
-func adviseHugePages(p unsafe.Pointer, size uintptr) {}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/zk2kraft/zk2kraft/internal/hugepages"
 	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
@@ -487,7 +488,7 @@ func (t *tree) prefaultSlabs(n int) {
 			s := make([]node, slabNodes)
 			base := unsafe.Pointer(unsafe.SliceData(s))
 			size := uintptr(len(s)) * unsafe.Sizeof(s[0])
-			adviseHugePages(base, size)
+			hugepages.Advise(base, size)
 			for off := uintptr(0); off < size; off += 4096 {
 				*(*byte)(unsafe.Add(base, off)) = 0 // a write maps the page
 			}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"unsafe"
+
+	"github.com/zk2kraft/zk2kraft/internal/hugepages"
 )
 
 // ZooKeeper op codes (ZooDefs.OpCode) that appear in transaction logs.
@@ -82,7 +84,7 @@ func newLogReader(file string, r io.Reader, size int64) (*logReader, error) {
 // where the kernel allows (fewer page faults on first touch).
 func newChunk(size int) []byte {
 	b := make([]byte, size)
-	adviseHugePages(unsafe.Pointer(unsafe.SliceData(b)), uintptr(size))
+	hugepages.Advise(unsafe.Pointer(unsafe.SliceData(b)), uintptr(size))
 	return b
 }
 
