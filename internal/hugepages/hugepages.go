@@ -7,22 +7,21 @@
 // where huge pages are unavailable nothing changes.
 package hugepages
 
-import (
-	"runtime"
-	"unsafe"
-)
+import "runtime"
 
-// AdviseHeap makes the next size bytes the Go heap hands out come from
-// memory advised to use huge pages: it allocates them as one block (which
-// touches nothing: fresh memory is zero), advises the block, and frees it
-// with a collection; the allocations that follow reuse its address range.
-// Sizes under 64 MiB or over 64 GiB are ignored.
+// AdviseHeap makes the Go heap's memory, up to at least size bytes of it,
+// advised to use huge pages: it allocates size bytes as one block (which
+// touches nothing: fresh memory is zero), so that the runtime maps that much
+// heap, advises every heap mapping (the block's and any free memory the heap
+// already has, which the next allocations reuse first), and frees the block
+// with a collection. Sizes over 64 GiB are ignored.
 func AdviseHeap(size int64) {
-	if size < 64<<20 || size > 64<<30 || !supported {
+	if !supported || size > 64<<30 {
 		return
 	}
-	b := make([]byte, size)
-	Advise(unsafe.Pointer(unsafe.SliceData(b)), uintptr(len(b)))
+	b := make([]byte, max(size, 0))
+	adviseHeapMappings()
+	runtime.KeepAlive(b)
 	b = nil
 	runtime.GC() // frees the block: its pages go back to the heap
 }

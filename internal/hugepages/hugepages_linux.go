@@ -3,6 +3,9 @@
 package hugepages
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -20,4 +23,32 @@ func Advise(p unsafe.Pointer, size uintptr) {
 	}
 	b := unsafe.Slice((*byte)(unsafe.Add(p, start-uintptr(p))), end-start)
 	syscall.Madvise(b, syscall.MADV_HUGEPAGE)
+}
+
+// adviseHeapMappings advises every large private anonymous read-write
+// mapping of the process (/proc/self/maps): the Go heap's arenas, where
+// all of them were mapped by now. Small ones (thread stacks, runtime
+// metadata) are left alone.
+func adviseHeapMappings() {
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(maps), "\n") {
+		f := strings.Fields(line)
+		// address perms offset dev inode [path]
+		if len(f) != 5 || f[1] != "rw-p" || f[4] != "0" {
+			continue
+		}
+		from, to, ok := strings.Cut(f[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(from, 16, 64)
+		end, err2 := strconv.ParseUint(to, 16, 64)
+		if err1 != nil || err2 != nil || end-start < 4<<20 {
+			continue
+		}
+		syscall.Syscall(syscall.SYS_MADVISE, uintptr(start), uintptr(end-start), syscall.MADV_HUGEPAGE)
+	}
 }

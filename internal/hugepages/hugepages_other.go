@@ -8,3 +8,5 @@ const supported = false
 
 // Advise does nothing on this system.
 func Advise(p unsafe.Pointer, size uintptr) {}
+
+func adviseHeapMappings() {}

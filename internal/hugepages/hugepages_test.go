@@ -3,6 +3,7 @@ package hugepages
 import (
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -14,14 +15,28 @@ func TestAdviseHeap(t *testing.T) {
 	if runtime.GOOS != "linux" || err != nil || !strings.Contains(string(mode), "[madvise]") && !strings.Contains(string(mode), "[always]") {
 		t.Skip("no transparent huge pages here")
 	}
+	// The heap has free memory already (as after an earlier phase): the
+	// next allocations reuse it, so it must be advised too.
+	old := make([]byte, 256<<20)
+	for i := 0; i < len(old); i += 4096 {
+		old[i] = 1
+	}
+	runtime.KeepAlive(old)
+	old = nil
+	debug.FreeOSMemory()
 	before := anonHuge(t)
-	AdviseHeap(256 << 20)
-	b := make([]byte, 128<<20)
-	for i := 0; i < len(b); i += 4096 {
-		b[i] = 1
+	AdviseHeap(64 << 20)
+	// small objects, as a model of a million partitions is made of
+	var keep [][]byte
+	for n := 0; n < 128<<20; n += 8 << 10 {
+		b := make([]byte, 8<<10)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		keep = append(keep, b)
 	}
 	after := anonHuge(t)
-	runtime.KeepAlive(b)
+	runtime.KeepAlive(keep)
 	if after-before < 32<<20 {
 		t.Errorf("AnonHugePages grew by %d bytes after touching 128 MiB allocated after AdviseHeap; want most of it in huge pages", after-before)
 	}
