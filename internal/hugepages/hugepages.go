@@ -14,10 +14,15 @@ import "runtime"
 // touches nothing: fresh memory is zero), so that the runtime maps that much
 // heap, advises every heap mapping (the block's and any free memory the heap
 // already has, which the next allocations reuse first), and frees the block
-// with a collection. Sizes over 64 GiB are ignored.
+// with a collection. size is capped at a quarter of the machine's memory
+// (the block is only address space, but a kernel that refuses to overcommit
+// would refuse a block as large as its memory).
 func AdviseHeap(size int64) {
-	if !supported || size > 64<<30 {
+	if !supported {
 		return
+	}
+	if ram := physicalMemory(); ram > 0 {
+		size = min(size, ram/4)
 	}
 	b := make([]byte, max(size, 0))
 	adviseHeapMappings()

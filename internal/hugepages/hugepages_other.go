@@ -10,3 +10,5 @@ const supported = false
 func Advise(p unsafe.Pointer, size uintptr) {}
 
 func adviseHeapMappings() {}
+
+func physicalMemory() int64 { return 0 }
