@@ -367,3 +367,18 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestLargeHeapCommandsExist: every command named in largeHeapCommands is
+// one (a renamed command would silently lose its huge pages).
+func TestLargeHeapCommandsExist(t *testing.T) {
+	root := newRootCmd()
+	for _, name := range largeHeapCommands {
+		cmd, _, err := root.Find(strings.Fields(name))
+		if err != nil || cmd == root || !fillsLargeHeap(cmd) {
+			t.Errorf("%q: not a command of zk2kraft (found %v, %v)", name, cmd.CommandPath(), err)
+		}
+	}
+	if v, _, _ := root.Find([]string{"version"}); fillsLargeHeap(v) {
+		t.Error("version would advise huge pages")
+	}
+}
