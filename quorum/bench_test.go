@@ -3,12 +3,14 @@ package quorum_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/internal/hugepages"
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
@@ -49,6 +51,9 @@ func benchBatches(b *testing.B, prefix string, size, count int) [][]byte {
 
 func benchCluster(b *testing.B) (*quorum.LocalCluster, *client.Client) {
 	b.Helper()
+	if os.Getenv("ZK2KRAFT_NO_HUGEPAGES") == "" {
+		hugepages.AdviseHeap(4 << 30) // as zk2kraft quorum run does
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	lc, err := quorum.StartLocalCluster(ctx, 3, b.TempDir(), "MkU3OEVBNTcwNTJENDM2Qg", func(c *quorum.Config) {
