@@ -3,7 +3,6 @@ package quorum_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"syscall"
@@ -51,9 +50,7 @@ func benchBatches(b *testing.B, prefix string, size, count int) [][]byte {
 
 func benchCluster(b *testing.B) (*quorum.LocalCluster, *client.Client) {
 	b.Helper()
-	if os.Getenv("ZK2KRAFT_NO_HUGEPAGES") == "" {
-		hugepages.AdviseHeap(4 << 30) // as zk2kraft quorum run does
-	}
+	hugepages.AdviseHeap(4 << 30) // as zk2kraft quorum run does (ZK2KRAFT_HUGEPAGES=off: not)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	lc, err := quorum.StartLocalCluster(ctx, 3, b.TempDir(), "MkU3OEVBNTcwNTJENDM2Qg", func(c *quorum.Config) {

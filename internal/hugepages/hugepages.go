@@ -7,24 +7,40 @@
 // where huge pages are unavailable nothing changes.
 package hugepages
 
-import "runtime"
+import (
+	"os"
+	"runtime"
+	"runtime/metrics"
+)
 
 // AdviseHeap makes the Go heap's memory, up to at least size bytes of it,
-// advised to use huge pages: it allocates size bytes as one block (which
-// touches nothing: fresh memory is zero), so that the runtime maps that much
-// heap, advises every heap mapping (the block's and any free memory the heap
-// already has, which the next allocations reuse first), and frees the block
-// with a collection. size is capped at a quarter of the machine's memory
-// (the block is only address space, but a kernel that refuses to overcommit
-// would refuse a block as large as its memory).
+// advised to use huge pages. In a fresh process (a heap under 256 MiB: call
+// it first thing) it allocates size bytes as one block, which touches
+// nothing (fresh memory is zero), so that the runtime maps that much heap,
+// advises every heap mapping, and frees the block with a collection; the
+// advice stays with the mappings for the life of the process. In a process
+// whose heap is larger it only advises the mappings the heap has: a block
+// there would reuse freed memory, which the runtime must zero (seconds for
+// a GiB). size is capped at a quarter of the machine's memory (the block is
+// only address space, but a kernel that refuses to overcommit would refuse
+// a block as large as its memory).
+//
+// ZK2KRAFT_HUGEPAGES=off turns it off (for comparison, or where huge pages
+// misbehave).
 func AdviseHeap(size int64) {
-	if !supported {
+	if !supported || os.Getenv("ZK2KRAFT_HUGEPAGES") == "off" {
 		return
 	}
 	if ram := physicalMemory(); ram > 0 {
 		size = min(size, ram/4)
 	}
-	b := make([]byte, max(size, 0))
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() > 256<<20 || size < 64<<20 {
+		adviseHeapMappings()
+		return
+	}
+	b := make([]byte, size)
 	adviseHeapMappings()
 	runtime.KeepAlive(b)
 	b = nil

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zk2kraft/zk2kraft/internal/hugepages"
 	"github.com/zk2kraft/zk2kraft/testenv"
 	"github.com/zk2kraft/zk2kraft/zkreader"
 	"github.com/zk2kraft/zk2kraft/zkreader/datadir"
@@ -155,6 +156,7 @@ func countPartitions(s *zkreader.Snapshot) int {
 // snapshots every ~1,000 transactions, then reads the tree online
 // (multiRead) and offline from the server's data dir in the same run.
 func BenchmarkDataDir(b *testing.B) {
+	hugepages.AdviseHeap(4 << 30) // first thing, as the zk2kraft command does (ZK2KRAFT_HUGEPAGES=off: not)
 	env := testenv.Start(b, testenv.Options{Nodes: 1, SnapCount: 1000, HeapMB: 1024})
 	conn := env.Connect(b)
 	ctx := context.Background()
@@ -207,6 +209,7 @@ func BenchmarkScaleDataDir(b *testing.B) {
 	if os.Getenv("ZK2KRAFT_SCALE") == "" {
 		b.Skip("set ZK2KRAFT_SCALE=1 (make bench-scale)")
 	}
+	hugepages.AdviseHeap(4 << 30) // first thing, as the zk2kraft command does (ZK2KRAFT_HUGEPAGES=off: not)
 	env := testenv.Start(b, testenv.Options{Nodes: 1, SnapCount: 10000, HeapMB: 4096, StartTimeout: 2 * time.Minute})
 	conn := env.Connect(b)
 	ctx := context.Background()
