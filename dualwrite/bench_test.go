@@ -46,7 +46,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 	r := f.startMirror(Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f.churnParallel(ctx, b, 4, 1000, 1000) // warm-up
+	f.churnParallel(ctx, b, 4, 15000, 1000) // warm-up (15 s: ZooKeeper's JIT settles)
 	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
 		b.Fatal(err)
 	}
