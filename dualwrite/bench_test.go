@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,13 +41,22 @@ func (f *fixture) churnParallel(ctx context.Context, tb testing.TB, sessions, n 
 
 // BenchmarkMirrorLag: 1,000 changes/s of mixed kinds on a 3-node ensemble
 // and a 3-node quorum for 10 s; lag is from the znode's mtime (the ZooKeeper
-// write) to the quorum commit of its records.
+// write) to the quorum commit of its records. ZK2KRAFT_MIRROR_RATE=N sets
+// another rate (to see how the lag grows with the load on the 2 cores).
 func BenchmarkMirrorLag(b *testing.B) {
+	rate := 1000.0
+	if v := os.Getenv("ZK2KRAFT_MIRROR_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r <= 0 {
+			b.Fatalf("ZK2KRAFT_MIRROR_RATE=%q: want changes per second", v)
+		}
+		rate = r
+	}
 	f := newFixture(b, testenv.SeedSpec{Preset: "small"})
 	r := f.startMirror(Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	f.churnParallel(ctx, b, 4, 15000, 1000) // warm-up (15 s: ZooKeeper's JIT settles)
+	f.churnParallel(ctx, b, 4, int(15*rate), rate) // warm-up (15 s: ZooKeeper's JIT settles)
 	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +65,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		n := f.churnParallel(ctx, b, 4, 10000, 1000)
+		n := f.churnParallel(ctx, b, 4, int(10*rate), rate)
 		churnTime := time.Since(start)
 		if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
 			b.Fatal(err)

@@ -1367,22 +1367,9 @@ func serverZxid(ctx context.Context, addr string) (int64, error) {
 // WaitPosition waits until the committed position is at least zxid and no
 // change is pending, or ctx ends.
 func (m *Mirror) WaitPosition(ctx context.Context, zxid int64) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		m.mu.Lock()
-		ok := m.committed >= zxid && m.backlogLocked() == 0 && !m.walking && m.started
-		m.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s := m.Stats()
-			return fmt.Errorf("mirror: position %s, backlog %d, waiting for %s: %w", formatZxid(s.Position), s.Backlog, formatZxid(zxid), ctx.Err())
-		case <-t.C:
-		}
-	}
+	return m.waitUntil(ctx, formatZxid(zxid), func() bool {
+		return m.committed >= zxid && m.backlogLocked() == 0 && !m.walking && m.started
+	})
 }
 
 // WaitCaughtUp waits until the mirror has read the whole tree with watches
@@ -1393,13 +1380,9 @@ func (m *Mirror) WaitPosition(ctx context.Context, zxid int64) error {
 // two pending, newer than the ones it waits for. A new session (a new walk)
 // starts the wait over.
 func (m *Mirror) WaitCaughtUp(ctx context.Context, zxid int64) error {
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
 	gen, evAtWalkEnd, batchesCut := -1, uint64(0), uint64(0)
 	const notCut = ^uint64(0)
-	for {
-		m.mu.Lock()
-		ok := false
+	return m.waitUntil(ctx, formatZxid(zxid)+" and what the tree read found", func() bool {
 		switch {
 		case !m.started || m.walking:
 			gen = -1
@@ -1411,8 +1394,21 @@ func (m *Mirror) WaitCaughtUp(ctx context.Context, zxid int64) error {
 				batchesCut = m.nextSeq // all of it is in these batches
 			}
 		default:
-			ok = m.seq >= batchesCut && m.committed >= zxid
+			return m.seq >= batchesCut && m.committed >= zxid
 		}
+		return false
+	})
+}
+
+// waitUntil calls done (with m.mu held) every 10 ms until it reports true,
+// or ctx ends; the error then says where the mirror is and what it waited
+// for.
+func (m *Mirror) waitUntil(ctx context.Context, what string, done func() bool) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		m.mu.Lock()
+		ok := done()
 		m.mu.Unlock()
 		if ok {
 			return nil
@@ -1420,7 +1416,7 @@ func (m *Mirror) WaitCaughtUp(ctx context.Context, zxid int64) error {
 		select {
 		case <-ctx.Done():
 			s := m.Stats()
-			return fmt.Errorf("mirror: position %s, backlog %d, walking %v, waiting for %s and what the tree read found: %w", formatZxid(s.Position), s.Backlog, s.Walking, formatZxid(zxid), ctx.Err())
+			return fmt.Errorf("mirror: position %s, backlog %d, walking %v, waiting for %s: %w", formatZxid(s.Position), s.Backlog, s.Walking, what, ctx.Err())
 		case <-t.C:
 		}
 	}

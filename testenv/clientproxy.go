@@ -114,6 +114,13 @@ func (p *ClientProxy) serve() {
 			continue
 		}
 		p.mu.Lock()
+		if p.blocked || p.closed {
+			// Blocked while dialing: Block did not see this connection.
+			p.mu.Unlock()
+			c.Close()
+			u.Close()
+			continue
+		}
 		p.conns[c], p.conns[u] = true, true
 		p.mu.Unlock()
 		go p.pipe(u, c)
