@@ -479,6 +479,9 @@ func (t *tree) prefaultSlabs(n int) {
 	// Slabs of ~4.5 MB, each advised to use transparent huge pages: one
 	// fault maps 2 MB instead of 4 KB (where the kernel allows it).
 	const slabNodes = 32768
+	if n < slabNodes {
+		return // a small tree: alloc's own slabs do
+	}
 	slabs := make(chan []node, 2)
 	t.slabs = slabs
 	quit := make(chan struct{})
