@@ -223,3 +223,47 @@ func TestMirrorTakeOver(t *testing.T) {
 	}
 	f.checkParity(second)
 }
+
+// TestWaitCaughtUpUnderChurn: the mirror starts while the cluster keeps
+// changing and its link to ZooKeeper is slow (20 ms each way), so a change or
+// two is nearly always pending. WaitCaughtUp (what migrate waits on before it
+// goes on) must return once the tree read and everything seen by its end is
+// committed, not wait for an empty backlog; and what it returned on must
+// hold up: the quorum reaches parity once the churn stops.
+func TestWaitCaughtUpUnderChurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: ZooKeeper ensemble and quorum")
+	}
+	f := newFixture(t, testenv.SeedSpec{Preset: "small"})
+	proxies, connect := f.env.ClientProxies(t)
+	for _, p := range proxies {
+		p.SetLatency(20 * time.Millisecond)
+	}
+	f.connect = connect
+	var r *running
+	var waited time.Duration
+	var werr error
+	var backlogAtReturn int
+	f.churnDuring(9, 2000, 100, func() {
+		time.Sleep(time.Second)
+		r = f.startMirror(Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		start := time.Now()
+		werr = r.m.WaitCaughtUp(ctx, f.snap.MaxZxid)
+		waited = time.Since(start)
+		s := r.m.Stats()
+		backlogAtReturn = s.Backlog
+		if werr == nil && (s.Walking || s.Walks == 0 || s.Position < f.snap.MaxZxid) {
+			t.Errorf("WaitCaughtUp returned with the walk not done or the position behind: %+v", s)
+		}
+	})
+	if werr != nil {
+		t.Fatalf("WaitCaughtUp under churn through a slow link: %v", werr)
+	}
+	t.Logf("caught up after %v, with %d changes pending", waited.Round(time.Millisecond), backlogAtReturn)
+	for _, p := range proxies {
+		p.SetLatency(0)
+	}
+	f.checkParity(r)
+}
