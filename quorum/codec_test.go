@@ -238,19 +238,7 @@ func TestRecordDecoderMatchesDecodeRecords(t *testing.T) {
 	}
 	var d recordDecoder
 	for i, recs := range batches {
-		b, err := EncodeBatch(recs, 0, 0, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bt, _, err := batch.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := batch.DecodeRecords(&bt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := d.decode(b)
+		got, want, err := decodeBothWays(t, &d, recs)
 		if err != nil {
 			t.Fatalf("batch %d: %v", i, err)
 		}
@@ -318,19 +306,7 @@ func TestRecordDecoderPartitionShapes(t *testing.T) {
 	var d recordDecoder
 	fast, slow := 0, 0
 	for start := 0; start < len(recs); start += 500 {
-		b, err := EncodeBatch(recs[start:start+500], 0, 0, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bt, _, err := batch.Decode(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := batch.DecodeRecords(&bt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := d.decode(b)
+		got, want, err := decodeBothWays(t, &d, recs[start:start+500])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,4 +322,24 @@ func TestRecordDecoderPartitionShapes(t *testing.T) {
 	if fast < len(recs)/3 || slow < len(recs)/10 {
 		t.Fatalf("%d record(s) took the fast path, %d the general one: the shapes do not exercise both", fast, slow)
 	}
+}
+
+// decodeBothWays encodes recs as one batch and decodes it with d (got; err
+// is d's error) and with translate/batch's general decoder (want).
+func decodeBothWays(t *testing.T, d *recordDecoder, recs []records.Versioned) (got, want []records.Versioned, err error) {
+	t.Helper()
+	b, err := EncodeBatch(recs, 0, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, _, err := batch.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err = batch.DecodeRecords(&bt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = d.decode(b)
+	return got, want, err
 }
