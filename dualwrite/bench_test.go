@@ -91,13 +91,7 @@ func BenchmarkMirrorLag(b *testing.B) {
 // makes 20,000 changes; once the quorum is back, how fast the mirror drains
 // the queued changes.
 func BenchmarkMirrorCatchUp(b *testing.B) {
-	f := newFixture(b, testenv.SeedSpec{Preset: "small"})
-	r := f.startMirror(Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
-		b.Fatal(err)
-	}
+	f, r, ctx := benchMirrorCaughtUp(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		leader := f.lc.Leader()
@@ -141,13 +135,7 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 // difference. How fast it drains the queued changes (from its start until
 // its position covers ZooKeeper's newest zxid).
 func BenchmarkMirrorCatchUpRestart(b *testing.B) {
-	f := newFixture(b, testenv.SeedSpec{Preset: "small"})
-	r := f.startMirror(Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
-		b.Fatal(err)
-	}
+	f, r, ctx := benchMirrorCaughtUp(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := r.stop(); err != nil {
@@ -213,4 +201,18 @@ func BenchmarkChurn(b *testing.B) {
 		d := time.Since(start)
 		b.ReportMetric(float64(n)/d.Seconds(), "changes/s")
 	}
+}
+
+// benchMirrorCaughtUp starts a fixture with the small seed and a mirror,
+// and waits until the mirror has caught up with ZooKeeper; ctx bounds the
+// benchmark (5 minutes).
+func benchMirrorCaughtUp(b *testing.B) (*fixture, *running, context.Context) {
+	f := newFixture(b, testenv.SeedSpec{Preset: "small"})
+	r := f.startMirror(Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	b.Cleanup(cancel)
+	if err := r.m.WaitPosition(ctx, f.zkZxid()); err != nil {
+		b.Fatal(err)
+	}
+	return f, r, ctx
 }
