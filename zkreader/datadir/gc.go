@@ -7,8 +7,6 @@ import (
 	"runtime/metrics"
 	"strings"
 	"sync"
-
-	"github.com/zk2kraft/zk2kraft/internal/hugepages"
 )
 
 // An offline read allocates the tree and the model once and keeps nearly
@@ -32,8 +30,6 @@ func pauseGC(budget int64) (restore func()) {
 	gcPause.Lock()
 	defer gcPause.Unlock()
 	if gcPause.n == 0 {
-		// a third of a cold read was page faults on fresh heap memory
-		hugepages.AdviseHeap(budget)
 		s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
 		metrics.Read(s)
 		gcPause.limit = debug.SetMemoryLimit(-1)
