@@ -13,6 +13,7 @@ import (
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/translate/records"
 )
 
@@ -51,24 +52,13 @@ func benchBatches(b *testing.B, prefix string, size, count int) [][]byte {
 func benchCluster(b *testing.B) (*quorum.LocalCluster, *client.Client) {
 	b.Helper()
 	hugepages.AdviseHeap(4 << 30) // as zk2kraft quorum run does (ZK2KRAFT_HUGEPAGES=off: not)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	lc, err := quorum.StartLocalCluster(ctx, 3, b.TempDir(), "MkU3OEVBNTcwNTJENDM2Qg", func(c *quorum.Config) {
+	lc, c := quorumtest.Start(b, 3, "", "MkU3OEVBNTcwNTJENDM2Qg", func(c *quorum.Config) {
 		c.Logger = testLogger()
 		c.SnapshotThreshold = 1 << 30
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { lc.Close() })
-	c, err := client.New(lc.APIAddrs(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(c.Close)
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel2()
-	if _, err := c.Append(ctx2, featureRecords(), nil, client.AppendOptions{}); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Append(ctx, featureRecords(), nil, client.AppendOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	return lc, c

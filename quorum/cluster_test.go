@@ -18,6 +18,7 @@ import (
 
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 )
 
 func testLogger() *slog.Logger {
@@ -39,19 +40,7 @@ func startKV(t *testing.T, n int, extra ...func(*quorum.Config)) (*quorum.LocalC
 	if testing.Short() {
 		t.Skip("integration test: real raft quorum on loopback")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	lc, err := quorum.StartLocalCluster(ctx, n, t.TempDir(), "test-cluster-1", kvOpts(extra...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lc.Close() })
-	c, err := client.New(lc.APIAddrs(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return lc, c
+	return quorumtest.Start(t, n, "", "test-cluster-1", kvOpts(extra...)...)
 }
 
 func ctxT(t *testing.T, d time.Duration) context.Context {

@@ -2,7 +2,6 @@ package quorum_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/zk2kraft/zk2kraft/kafka"
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
+	"github.com/zk2kraft/zk2kraft/quorum/quorumtest"
 	"github.com/zk2kraft/zk2kraft/translate/batch"
 	"github.com/zk2kraft/zk2kraft/translate/batch/checkpoint"
 	"github.com/zk2kraft/zk2kraft/translate/records"
@@ -43,20 +43,8 @@ func startMeta(t *testing.T, n int, extra ...func(*quorum.Config)) (*quorum.Loca
 	if testing.Short() {
 		t.Skip("integration test: real raft quorum on loopback")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	opts := append([]func(*quorum.Config){func(c *quorum.Config) { c.Logger = testLogger() }}, extra...)
-	lc, err := quorum.StartLocalCluster(ctx, n, t.TempDir(), "MkU3OEVBNTcwNTJENDM2Qg", opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lc.Close() })
-	c, err := client.New(lc.APIAddrs(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return lc, c
+	return quorumtest.Start(t, n, "", "MkU3OEVBNTcwNTJENDM2Qg", opts...)
 }
 
 func imageOf(t *testing.T, n *quorum.Node) *image.Image {

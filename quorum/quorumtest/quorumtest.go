@@ -4,11 +4,16 @@
 package quorumtest
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/zk2kraft/zk2kraft/quorum"
 	"github.com/zk2kraft/zk2kraft/quorum/client"
 )
+
+// startTimeout bounds Start's wait for the nodes and a leader.
+const startTimeout = 20 * time.Second
 
 // Start starts n nodes with data dirs under dir (t.TempDir() when ""),
 // bootstrapped as one quorum of the cluster clusterID, waits for a leader
@@ -19,7 +24,10 @@ func Start(t testing.TB, n int, dir, clusterID string, opts ...func(*quorum.Conf
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	lc, err := quorum.StartLocalCluster(t.Context(), n, dir, clusterID, opts...)
+	// A quorum on loopback elects a leader in about a second.
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	lc, err := quorum.StartLocalCluster(ctx, n, dir, clusterID, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
