@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -957,17 +958,33 @@ func (m *Migration) finish(ctx context.Context, took time.Duration) {
 	}
 }
 
+// mergeFindings appends b's findings to a's, leaving out those that repeat
+// one of a's: the same text about the same znode, or the same severity and code about the same
+// znodes (translate and preflight both report, say, partitions without a state
+// znode; the operator should read of them once, with preflight's remedy).
 func mergeFindings(a, b []zkreader.Finding) []zkreader.Finding {
 	seen := map[string]bool{}
 	var out []zkreader.Finding
 	for _, f := range append(append([]zkreader.Finding(nil), a...), b...) {
-		k := string(f.Severity) + "|" + f.Code + "|" + f.Message
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, f)
+		k := string(f.Severity) + "|" + f.Code + "|" + f.Path + "|" + f.Message
+		if seen[k] || slices.ContainsFunc(out, func(o zkreader.Finding) bool { return sameCondition(o, f) }) {
+			continue
 		}
+		seen[k] = true
+		out = append(out, f)
 	}
 	return out
+}
+
+// sameCondition tells whether two findings report one condition: the same
+// severity and code, and one names the other's first znode (a grouped finding
+// lists up to a limit of paths, so only the first one is compared).
+func sameCondition(x, y zkreader.Finding) bool {
+	if x.Severity != y.Severity || x.Code != y.Code || x.Path == "" || y.Path == "" {
+		return false
+	}
+	names := func(f zkreader.Finding, p string) bool { return f.Path == p || slices.Contains(f.Paths, p) }
+	return names(x, y.Path) || names(y, x.Path)
 }
 
 // objectKinds counts what the snapshot holds per kind of object.

@@ -2,8 +2,11 @@ package migrate
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zk2kraft/zk2kraft/zkreader"
 )
 
 func TestParseUntil(t *testing.T) {
@@ -42,5 +45,40 @@ func TestTimingsAccumulateAcrossRuns(t *testing.T) {
 	got := r.timingsMS(map[string]int64{"copy": 500, "check": 200})
 	if got["copy"] != 2000 || got["check"] != 200 {
 		t.Errorf("timings %v", got)
+	}
+}
+
+func TestMergeFindingsReportsAConditionOnce(t *testing.T) {
+	state := func(p string) string { return "/brokers/topics/t/partitions/" + p + "/state" }
+	preflight := []zkreader.Finding{
+		{Severity: zkreader.Warning, Code: "partition-state-missing", Path: state("10"), Paths: []string{state("10"), state("2")},
+			Message: "partition state znodes missing (2 znode(s))", Remedy: "restart the controller"},
+		{Severity: zkreader.Info, Code: "malformed-znode", Path: "/config/topics/a", Message: "invalid JSON"},
+	}
+	translated := []zkreader.Finding{
+		// The same condition in translate's words: dropped.
+		{Severity: zkreader.Warning, Code: "partition-state-missing", Path: state("2"), Paths: []string{state("2"), state("10")},
+			Message: "2 partition(s) have no state znode"},
+		// Same code, another znode: a finding of its own.
+		{Severity: zkreader.Info, Code: "malformed-znode", Path: "/config/topics/b", Message: "invalid JSON"},
+		// Same code and znode, another severity: kept.
+		{Severity: zkreader.Blocker, Code: "malformed-znode", Path: "/config/topics/a", Message: "cannot translate"},
+	}
+	got := mergeFindings(preflight, translated)
+	var codes []string
+	for _, f := range got {
+		codes = append(codes, string(f.Severity)+" "+f.Code+" "+f.Path)
+	}
+	want := []string{
+		"warning partition-state-missing " + state("10"),
+		"info malformed-znode /config/topics/a",
+		"info malformed-znode /config/topics/b",
+		"blocker malformed-znode /config/topics/a",
+	}
+	if !slices.Equal(codes, want) {
+		t.Fatalf("merged findings:\n got %q\nwant %q", codes, want)
+	}
+	if got[0].Remedy == "" {
+		t.Fatal("the kept finding should be preflight's, with its remedy")
 	}
 }

@@ -455,7 +455,7 @@ func (t *translator) topics() {
 			batch = append(batch, v0(rec))
 		}
 		for _, m := range missing {
-			stateless = append(stateless, path+"/partitions/"+m)
+			stateless = append(stateless, path+"/partitions/"+m+"/state")
 		}
 		t.emit(batch)
 	}
