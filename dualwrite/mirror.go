@@ -195,6 +195,7 @@ type Mirror struct {
 	q      *client.Client
 	chroot string
 	owner  string
+	dial   zk.Dialer // plain TCP, or TLS with the configured CA and client certificate
 	mx     *mirrorMetrics
 
 	mu       sync.Mutex
@@ -258,8 +259,9 @@ func New(opts Options) (*Mirror, error) {
 	if opts.ZK.Connect == "" {
 		return nil, errors.New("mirror: no ZooKeeper connect string")
 	}
-	if opts.ZK.TLS.CAFile != "" || opts.ZK.TLS.CertFile != "" {
-		return nil, errors.New("mirror: ZooKeeper TLS is not supported by the mirror yet (it uses go-zookeeper's plain client port)")
+	dial, err := opts.ZK.TLS.Dialer()
+	if err != nil {
+		return nil, fmt.Errorf("mirror: ZooKeeper %w", err)
 	}
 	if _, err := translate.ResolveMetadataVersion(opts.Translate.MetadataVersion); err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
@@ -303,7 +305,7 @@ func New(opts Options) (*Mirror, error) {
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]),
+	m := &Mirror{opts: opts, log: log, q: opts.Quorum, chroot: chroot, owner: hex.EncodeToString(b[:]), dial: dial,
 		queued: map[itemKey]*item{}, inflight: map[itemKey]*item{}, outstanding: map[string]int{},
 		dirty: map[objKey]*dirtyInfo{}, seqs: newSeqSet(), wake: make(chan struct{}, 1),
 		lags: make([]time.Duration, opts.LagSamples), commits: make([]time.Duration, 4096), pipes: make([]time.Duration, opts.LagSamples), reads: make([]time.Duration, 4096), waits: make([]time.Duration, 4096), qwaits: make([]time.Duration, 4096), toDirty: make([]time.Duration, 4096), model: newModel()}
@@ -381,6 +383,33 @@ func (m *Mirror) backlogLocked() int {
 	return len(m.queue) + len(m.inflight) + len(m.dirty) + m.appending
 }
 
+// checkTLS fails clearly when no server of the ensemble accepts the mirror's
+// TLS connection and one of them refused it (a certificate signed by another
+// CA, no client certificate, a plain client port): go-zookeeper would retry
+// such a server for ever without a word. A server that cannot be reached at
+// all is no refusal: the mirror waits for ZooKeeper as it does without TLS.
+func (m *Mirror) checkTLS(ctx context.Context, servers []string) error {
+	var refused error
+	for _, addr := range servers {
+		o := m.opts.ZK
+		o.Connect, o.Chroot, o.Logger = addr, m.chroot, m.log
+		err := zkreader.CheckConnect(ctx, o)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "dial" {
+			m.log.Warn("mirror: ZooKeeper server not reachable", "server", addr, "err", err)
+			continue
+		}
+		refused = fmt.Errorf("mirror: TLS with ZooKeeper %s failed: %w", addr, err)
+	}
+	return refused
+}
+
 // Run mirrors until ctx ends (then it returns nil) or a fault it cannot
 // ride out (another mirror took over, the quorum keeps rejecting batches).
 func (m *Mirror) Run(ctx context.Context) error {
@@ -388,8 +417,13 @@ func (m *Mirror) Run(ctx context.Context) error {
 		return err
 	}
 	servers, _, _ := zkreader.ParseConnect(m.opts.ZK.Connect)
+	if m.opts.ZK.TLS.Enabled() {
+		if err := m.checkTLS(ctx, servers); err != nil {
+			return err
+		}
+	}
 	conn, _, err := zk.Connect(servers, m.opts.ZK.SessionTimeout, zk.WithEventCallback(m.onEvent),
-		zk.WithLogger(zkLogger{m.log}), zk.WithMaxBufferSize(64<<20))
+		zk.WithLogger(zkLogger{m.log}), zk.WithMaxBufferSize(64<<20), zk.WithDialer(m.dial))
 	if err != nil {
 		return fmt.Errorf("mirror: connect to ZooKeeper %s: %w", strings.Join(servers, ","), err)
 	}
@@ -1326,7 +1360,7 @@ func (m *Mirror) heartbeat(ctx context.Context) {
 		if conn == nil || conn.State() != zk.StateHasSession || time.Since(since) < 50*time.Millisecond {
 			continue
 		}
-		z, zerr := serverZxid(ctx, conn.Server())
+		z, zerr := serverZxid(conn.Server(), m.dial)
 		if _, err := conn.Sync("/"); err != nil {
 			continue
 		}
@@ -1343,10 +1377,13 @@ func (m *Mirror) heartbeat(ctx context.Context) {
 }
 
 // serverZxid asks a ZooKeeper server for its last processed zxid (the
-// "srvr" four-letter word, enabled by default).
-func serverZxid(ctx context.Context, addr string) (int64, error) {
-	d := net.Dialer{Timeout: time.Second}
-	c, err := d.DialContext(ctx, "tcp", addr)
+// "srvr" four-letter word, enabled by default; on a secure client port it
+// is asked over TLS). dial nil dials plain TCP.
+func serverZxid(addr string, dial zk.Dialer) (int64, error) {
+	if dial == nil {
+		dial = net.DialTimeout
+	}
+	c, err := dial("tcp", addr, time.Second)
 	if err != nil {
 		return 0, err
 	}

@@ -47,7 +47,14 @@ func testLogger(t testing.TB) *slog.Logger {
 
 func newFixture(t testing.TB, spec testenv.SeedSpec) *fixture {
 	t.Helper()
-	env := testenv.Start(t, testenv.Options{Nodes: 3})
+	return newFixtureOn(t, testenv.Options{Nodes: 3}, spec)
+}
+
+// newFixtureOn seeds an ensemble started with envOpts and copies it into a
+// fresh 3-node quorum.
+func newFixtureOn(t testing.TB, envOpts testenv.Options, spec testenv.SeedSpec) *fixture {
+	t.Helper()
+	env := testenv.Start(t, envOpts)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	conn := env.Connect(t)
@@ -125,11 +132,9 @@ func (r *running) stop() error {
 func (f *fixture) zkZxid() int64 {
 	var z int64
 	for _, s := range f.env.Servers() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if v, err := serverZxid(ctx, s); err == nil {
+		if v, err := serverZxid(s, nil); err == nil {
 			z = max(z, v)
 		}
-		cancel()
 	}
 	return z
 }

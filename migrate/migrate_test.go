@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zk2kraft/zk2kraft/dualwrite"
 	"github.com/zk2kraft/zk2kraft/image"
 	"github.com/zk2kraft/zk2kraft/migrate"
 	"github.com/zk2kraft/zk2kraft/quorum"
@@ -255,6 +256,30 @@ func TestMigrateToCutoverAndFencing(t *testing.T) {
 	if _, err := migrate.Abort(ctx, migrate.AbortOptions{ZK: c.zk, Quorum: c.q}); !errors.Is(err, migrate.ErrPastNoReturn) {
 		t.Errorf("abort after cutover: %v, want ErrPastNoReturn", err)
 	}
+}
+
+// TestMigrateOverTLS runs the whole migration, mirror included, through
+// ZooKeeper's secure client port with a CA and a client certificate.
+func TestMigrateOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs ZooKeeper")
+	}
+	env := testenv.Start(t, testenv.Options{Nodes: 1, TLS: true})
+	c := newCluster(t, env, "/tls", testenv.SeedSpec{Preset: "small"})
+	files := env.TLSFiles()
+	c.zk = zkreader.Options{Connect: strings.Join(env.SecureServers(), ",") + "/tls",
+		TLS: zkreader.TLSOptions{CAFile: files.CA, CertFile: files.ClientCert, KeyFile: files.ClientKey}}
+	o := c.options()
+	o.Yes = true
+	o.StartMirror = migrate.DualWrite(dualwrite.Options{ZK: c.zk, Quorum: c.q, Translate: translateOpts, Logger: quietLogger()}, time.Minute)
+	rep, err := migrate.Run(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.State != migrate.StateCutover || rep.Verify == nil || !rep.Verify.Parity || rep.Mirror == nil {
+		t.Fatalf("state %s, verify %+v, mirror %+v", rep.State, rep.Verify, rep.Mirror)
+	}
+	assertParity(t, c, c.seeded)
 }
 
 func TestMigrateRefusesOtherClusterID(t *testing.T) {

@@ -2,14 +2,10 @@ package migrate
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -46,20 +42,9 @@ func dialZK(ctx context.Context, o zkreader.Options, logger *slog.Logger) (*zkCo
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	var dialer zk.Dialer = net.DialTimeout
-	if o.TLS.CAFile != "" || o.TLS.CertFile != "" {
-		conf, err := tlsConfig(o.TLS)
-		if err != nil {
-			return nil, err
-		}
-		dialer = (func(network, address string, timeout time.Duration) (net.Conn, error) {
-			d := &net.Dialer{Timeout: timeout}
-			c := conf.Clone()
-			if h, _, err := net.SplitHostPort(address); err == nil {
-				c.ServerName = h
-			}
-			return tls.DialWithDialer(d, network, address, c)
-		})
+	dialer, err := o.TLS.Dialer()
+	if err != nil {
+		return nil, fmt.Errorf("ZooKeeper %w", err)
 	}
 	conn, events, err := zk.Connect(servers, timeout, zk.WithLogger(slogZK{logger}), zk.WithDialer(dialer))
 	if err != nil {
@@ -92,29 +77,6 @@ func dialZK(ctx context.Context, o zkreader.Options, logger *slog.Logger) (*zkCo
 			return nil, fmt.Errorf("connect to ZooKeeper %s: no session within %s", strings.Join(servers, ","), timeout+5*time.Second)
 		}
 	}
-}
-
-func tlsConfig(t zkreader.TLSOptions) (*tls.Config, error) {
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ZooKeeper TLS CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ZooKeeper TLS CA %s: no PEM certificate", t.CAFile)
-		}
-		conf.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("ZooKeeper TLS client certificate: %w", err)
-		}
-		conf.Certificates = []tls.Certificate{cert}
-	}
-	return conf, nil
 }
 
 // ZnodeState is one znode's data and Stat, or its absence.

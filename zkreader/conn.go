@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +65,11 @@ func dialServer(ctx context.Context, addr string, o *Options, tlsCfg *tls.Config
 	if tlsCfg != nil {
 		td := tls.Dialer{NetDialer: &d, Config: tlsCfg}
 		nc, err = td.DialContext(ctx, "tcp", addr)
+		var oe *net.OpError
+		if err != nil && !errors.As(err, &oe) && ctx.Err() == nil {
+			// Connected, but the handshake failed.
+			return nil, fmt.Errorf("dial %s: TLS handshake: %w (is it ZooKeeper's secure client port, and do our CA and its certificate match?)", addr, err)
+		}
 	} else {
 		nc, err = d.DialContext(ctx, "tcp", addr)
 	}
@@ -192,35 +195,4 @@ func (c *serverConn) closeSession() {
 		c.readFrame()
 	}
 	c.close()
-}
-
-// loadTLS builds the client TLS config from PEM files.
-func loadTLS(o *Options) (*tls.Config, error) {
-	if o.TLS.CAFile == "" && o.TLS.CertFile == "" && o.TLS.KeyFile == "" {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if o.TLS.CAFile != "" {
-		pem, err := os.ReadFile(o.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read TLS CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS CA file %s: no PEM certificate found", o.TLS.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if (o.TLS.CertFile == "") != (o.TLS.KeyFile == "") {
-		return nil, errors.New("TLS client certificate and key must be given together")
-	}
-	if o.TLS.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.TLS.CertFile, o.TLS.KeyFile)
-		if err != nil {
-			// never include key material; the file names are enough
-			return nil, fmt.Errorf("load TLS client certificate %s / key %s: not a valid PEM pair", o.TLS.CertFile, o.TLS.KeyFile)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

@@ -26,13 +26,6 @@ const (
 	ModeGet       Mode = "get"       // pipelined single getData/getChildren2 requests
 )
 
-// TLSOptions names PEM files for a ZooKeeper 3.5+ secure client port.
-type TLSOptions struct {
-	CAFile   string
-	CertFile string
-	KeyFile  string
-}
-
 // Options of a bulk read.
 type Options struct {
 	// Connect is "host:port[,host:port...][/chroot]".
@@ -130,25 +123,7 @@ func (o *Options) setDefaults() error {
 // znodes become Findings; Read fails only when it cannot read (unreachable
 // ensemble, auth failure, expired session, missing chroot, ctx cancelled).
 func Read(ctx context.Context, opts Options) (*Snapshot, error) {
-	o := opts
-	if err := o.setDefaults(); err != nil {
-		return nil, err
-	}
-	servers, connChroot, err := ParseConnect(o.Connect)
-	if err != nil {
-		return nil, err
-	}
-	chroot := o.Chroot
-	if connChroot != "" {
-		if chroot != "" && strings.TrimRight(chroot, "/") != strings.TrimRight(connChroot, "/") {
-			return nil, fmt.Errorf("chroot %q differs from the connect string's %q", chroot, connChroot)
-		}
-		chroot = connChroot
-	}
-	if chroot, err = normalizeChroot(chroot); err != nil {
-		return nil, err
-	}
-	tlsCfg, err := loadTLS(&o)
+	o, servers, chroot, tlsCfg, err := prepare(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +170,45 @@ func Read(ctx context.Context, opts Options) (*Snapshot, error) {
 	o.Logger.Info("zookeeper read done", "znodes", e.doneOps, "seconds", ev.Elapsed.Seconds(), "rate", ev.Rate,
 		"topics", len(snap.Topics), "findings", len(snap.Findings), "max_zxid", fmt.Sprintf("0x%x", snap.MaxZxid))
 	return snap, nil
+}
+
+// prepare checks opts and resolves the servers, the chroot and the TLS config.
+func prepare(opts Options) (o Options, servers []string, chroot string, tlsCfg *tls.Config, err error) {
+	o = opts
+	if err = o.setDefaults(); err != nil {
+		return o, nil, "", nil, err
+	}
+	servers, connChroot, err := ParseConnect(o.Connect)
+	if err != nil {
+		return o, nil, "", nil, err
+	}
+	chroot = o.Chroot
+	if connChroot != "" {
+		if chroot != "" && strings.TrimRight(chroot, "/") != strings.TrimRight(connChroot, "/") {
+			return o, nil, "", nil, fmt.Errorf("chroot %q differs from the connect string's %q", chroot, connChroot)
+		}
+		chroot = connChroot
+	}
+	if chroot, err = normalizeChroot(chroot); err != nil {
+		return o, nil, "", nil, err
+	}
+	tlsCfg, err = o.TLS.Config()
+	return o, servers, chroot, tlsCfg, err
+}
+
+// CheckConnect opens a session on the first server of opts.Connect that
+// answers (with its TLS and digest auth), reads the chroot and closes the
+// session. Other ZooKeeper clients (go-zookeeper's, the mirror's) retry a
+// server that refuses them for ever; this names the refusal: an untrusted
+// certificate, a missing client certificate, a wrong password, no chroot.
+func CheckConnect(ctx context.Context, opts Options) error {
+	o, servers, chroot, tlsCfg, err := prepare(opts)
+	if err != nil {
+		return err
+	}
+	o.Mode = ModeGet
+	_, err = probe(ctx, &o, servers, chroot, tlsCfg)
+	return err
 }
 
 // probe checks that the chroot exists and whether multiRead works, on the
