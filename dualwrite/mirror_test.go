@@ -200,6 +200,19 @@ func (f *fixture) churn(ctx context.Context, seed uint64, n int, rate float64) *
 	return c
 }
 
+// churnToParity makes n changes as fast as ZooKeeper takes them, then checks
+// that the mirror r brought the quorum to parity and applied something.
+func (f *fixture) churnToParity(r *running, seed uint64, n int) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	f.churn(ctx, seed, n, 0)
+	f.checkParity(r)
+	if s := r.m.Stats(); s.Applied == 0 {
+		f.t.Fatalf("nothing applied: %+v", s)
+	}
+}
+
 // churnDuring runs churn in the background while fault runs.
 func (f *fixture) churnDuring(seed uint64, n int, rate float64, fault func()) {
 	f.t.Helper()
@@ -357,12 +370,5 @@ func TestMirrorChrootAndDigestAuth(t *testing.T) {
 		t.Skip("integration test: ZooKeeper ensemble and quorum")
 	}
 	f := newFixture(t, testenv.SeedSpec{Preset: "small", Chroot: "/kafka", DigestAuth: "kafka:s3cret"})
-	r := f.startMirror(Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	f.churn(ctx, 7, 800, 0)
-	f.checkParity(r)
-	if s := r.m.Stats(); s.Applied == 0 {
-		t.Fatalf("nothing applied: %+v", s)
-	}
+	f.churnToParity(f.startMirror(Options{}), 7, 800)
 }

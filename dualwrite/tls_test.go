@@ -59,12 +59,5 @@ func TestMirrorOverTLS(t *testing.T) {
 	}
 
 	f.connect = strings.Join(f.env.SecureServers(), ",")
-	r := f.startMirror(Options{ZK: zkreader.Options{TLS: good}})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	f.churn(ctx, 11, 400, 0)
-	f.checkParity(r)
-	if s := r.m.Stats(); s.Applied == 0 {
-		t.Fatalf("nothing applied over TLS: %+v", s)
-	}
+	f.churnToParity(f.startMirror(Options{ZK: zkreader.Options{TLS: good}}), 11, 400)
 }
