@@ -959,32 +959,33 @@ func (m *Migration) finish(ctx context.Context, took time.Duration) {
 }
 
 // mergeFindings appends b's findings to a's, leaving out those that repeat
-// one of a's: the same text about the same znode, or the same severity and code about the same
-// znodes (translate and preflight both report, say, partitions without a state
-// znode; the operator should read of them once, with preflight's remedy).
+// an earlier one: the same text about the same znode, or the same severity
+// and code where one names the other's first znode (translate and preflight
+// both report, say, partitions without a state znode; the operator should
+// read of them once, with preflight's remedy). A grouped finding lists only
+// up to a limit of paths, so only first znodes are looked up. Linear in the
+// paths named: a broken cluster may have a finding per znode.
 func mergeFindings(a, b []zkreader.Finding) []zkreader.Finding {
-	seen := map[string]bool{}
+	seen := map[string]bool{}  // severity|code|path|message
+	named := map[string]bool{} // severity|code|znode, for every znode a kept finding names
+	first := map[string]bool{} // severity|code|first znode of a kept finding
 	var out []zkreader.Finding
 	for _, f := range append(append([]zkreader.Finding(nil), a...), b...) {
-		k := string(f.Severity) + "|" + f.Code + "|" + f.Path + "|" + f.Message
-		if seen[k] || slices.ContainsFunc(out, func(o zkreader.Finding) bool { return sameCondition(o, f) }) {
+		sc := string(f.Severity) + "|" + f.Code + "|"
+		if seen[sc+f.Path+"|"+f.Message] || f.Path != "" && (named[sc+f.Path] || slices.ContainsFunc(f.Paths, func(p string) bool { return first[sc+p] })) {
 			continue
 		}
-		seen[k] = true
+		seen[sc+f.Path+"|"+f.Message] = true
+		if f.Path != "" {
+			first[sc+f.Path] = true
+			named[sc+f.Path] = true
+			for _, p := range f.Paths {
+				named[sc+p] = true
+			}
+		}
 		out = append(out, f)
 	}
 	return out
-}
-
-// sameCondition tells whether two findings report one condition: the same
-// severity and code, and one names the other's first znode (a grouped finding
-// lists up to a limit of paths, so only the first one is compared).
-func sameCondition(x, y zkreader.Finding) bool {
-	if x.Severity != y.Severity || x.Code != y.Code || x.Path == "" || y.Path == "" {
-		return false
-	}
-	names := func(f zkreader.Finding, p string) bool { return f.Path == p || slices.Contains(f.Paths, p) }
-	return names(x, y.Path) || names(y, x.Path)
 }
 
 // objectKinds counts what the snapshot holds per kind of object.
